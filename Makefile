@@ -1,0 +1,94 @@
+# mailq — plain make. `make`, `make check`, `make demo`, `make install`.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/mailq
+B       ?= build
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+VERSION  = 0.1.0
+
+PKGS     = sqlite3 libcurl libconfig
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wcast-qual
+ifeq ($(CI),true)
+WARN    += -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+MQ_CFLAGS   = -std=gnu11 $(WARN) -Ilib -I$(B) -DMQ_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
+MQ_LIBS     = $(PKG_LIBS) -lcsv -lm
+
+PROGS    = mailq-init mailq-import mailq-campaign
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_OBJ  = $(LIB_SRC:lib/%.c=$(B)/lib/%.o) $(B)/lib/schema_sql.o
+CMD_UTIL = $(B)/cmd/cmdutil.o
+BINS     = $(PROGS:%=$(B)/bin/%)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+MAN      = $(wildcard man/*.[0-9])
+
+all: $(BINS)
+
+$(B)/lib $(B)/cmd $(B)/bin $(B)/tests:
+	mkdir -p $@
+
+$(B)/lib/schema_sql.c: schema.sql scripts/embed | $(B)/lib
+	sh scripts/embed mq_schema_sql < schema.sql > $@
+
+$(B)/lib/%.o: $(B)/lib/%.c
+	$(CC) $(MQ_CFLAGS) -c -o $@ $<
+
+$(B)/lib/%.o: lib/%.c lib/*.h | $(B)/lib
+	$(CC) $(MQ_CFLAGS) -c -o $@ $<
+
+$(B)/libmailq.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/cmd/%.o: cmd/%.c cmd/cmdutil.h lib/*.h | $(B)/cmd
+	$(CC) $(MQ_CFLAGS) -c -o $@ $<
+
+$(B)/bin/%: $(B)/cmd/%.o $(CMD_UTIL) $(B)/libmailq.a | $(B)/bin
+	$(CC) $(MQ_CFLAGS) $(LDFLAGS) -o $@ $^ $(MQ_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libmailq.a | $(B)/tests
+	$(CC) $(MQ_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) $(LDFLAGS) -o $@ $< \
+	  $(B)/libmailq.a $(MQ_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
+
+deps:
+	@sh scripts/deps
+
+check: deps
+	@$(MAKE) --no-print-directory all units
+	@sh tests/run $(B)
+
+units: $(UNITS)
+
+lint-man:
+	mandoc -Tlint -W warning $(MAN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo $(B)
+
+bench: all
+	@echo "make bench: no benchmarks yet"
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)/examples
+	for p in $(PROGS); do install -m 755 $(B)/bin/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	for m in $(MAN); do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s; \
+	  install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -m 644 examples/* $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 README.md INTERNALS.md $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for m in $(MAN); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+clean:
+	rm -rf $(B) build-san
+
+.PHONY: all deps check units lint-man demo bench install uninstall clean
+.SECONDARY:

@@ -1,0 +1,120 @@
+/*
+ * The clock: the system's, or MAILQ_NOW when set, so that tests and dry
+ * runs can stand at any moment (a Saturday, a holiday, a DST change).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "clock.h"
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_epoch(const char *s, time_t *t)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return -1;
+	*t = (time_t)v;
+	return 0;
+}
+
+/* Zone suffix: "", "Z", "+HH:MM", "+HHMM", "-HH". Offset in seconds east. */
+static int parse_zone(const char *s, long *off)
+{
+	int h = 0, m = 0, sign;
+
+	*off = 0;
+	if (*s == '\0' || strcmp(s, "Z") == 0 || strcmp(s, "z") == 0)
+		return 0;
+	if (*s != '+' && *s != '-')
+		return -1;
+	sign = *s++ == '-' ? -1 : 1;
+	if (digits(s, 2, &h) < 0)
+		return -1;
+	s += 2;
+	if (*s == ':')
+		s++;
+	if (*s != '\0' && (digits(s, 2, &m) < 0 || s[2] != '\0'))
+		return -1;
+	if (h > 23 || m > 59)
+		return -1;
+	*off = sign * (h * 3600L + m * 60L);
+	return 0;
+}
+
+static int parse_iso(const char *s, time_t *t)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec = 0;
+	long off;
+
+	if (strlen(s) < 16 || digits(s, 4, &y) < 0 || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) < 0 || s[7] != '-' ||
+	    digits(s + 8, 2, &d) < 0 || (s[10] != 'T' && s[10] != ' ') ||
+	    digits(s + 11, 2, &h) < 0 || s[13] != ':' ||
+	    digits(s + 14, 2, &mi) < 0)
+		return -1;
+	s += 16;
+	if (*s == ':') {
+		if (digits(s + 1, 2, &sec) < 0)
+			return -1;
+		s += 3;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60 || parse_zone(s, &off) < 0)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*t = timegm(&tm) - off;
+	return 0;
+}
+
+int mq_clock_parse(const char *s, time_t *t, struct mq_err *err)
+{
+	if (parse_epoch(s, t) == 0 || parse_iso(s, t) == 0)
+		return MQ_OK;
+	return mq_err_perm(err, EX_USAGE,
+	    "MAILQ_NOW: '%s' is neither epoch seconds nor ISO 8601 "
+	    "(2026-11-24T10:00:00Z)", s);
+}
+
+int mq_clock_now(time_t *now, struct mq_err *err)
+{
+	const char *s = getenv("MAILQ_NOW");
+
+	if (s != NULL && *s != '\0')
+		return mq_clock_parse(s, now, err);
+	*now = time(NULL);
+	return MQ_OK;
+}
+
+void mq_clock_iso(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

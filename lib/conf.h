@@ -1,0 +1,106 @@
+/*
+ * The configuration file (libconfig syntax, see mailq.conf(5)) turned into
+ * validated structs. Every error names the file and line. Template files
+ * are read here, relative to the config file, so the rest of mailq sees
+ * text. A config holding a password (inline or via password_file) must be
+ * owned by the user and not readable by group or others, or it is refused.
+ */
+#ifndef MQ_CONF_H
+#define MQ_CONF_H
+
+#include "err.h"
+
+enum mq_tls { MQ_TLS_NONE, MQ_TLS_STARTTLS, MQ_TLS_IMPLICIT };
+
+struct mq_conf_sender {
+	char *name;
+	int   daily_limit;
+	int   line;
+};
+
+struct mq_conf_mailbox {
+	char       *name;
+	char       *address;        /* checked address syntax */
+	char       *display_name;   /* "" when not set */
+	char       *sender;         /* name of a sender in the same config */
+	int         daily_limit;
+	int         enabled;        /* default 1 */
+	char       *smtp;           /* smtp://host:port or smtps://host:port */
+	enum mq_tls tls;            /* default: implicit for smtps, else starttls */
+	int         verify;         /* certificate verification, default 1 */
+	char       *ca_file;        /* extra CA bundle, NULL = system store */
+	char       *username;       /* NULL: no AUTH */
+	char       *password;       /* inline or read from password_file; never
+	                               written to the database or a log */
+	int         line;
+};
+
+struct mq_conf_variant {
+	char *letter;               /* "A", "B", ...; default by position */
+	int   weight;               /* default 1 */
+	char *subject;              /* template text */
+	char *text;                 /* template text: `text` or `text_file` */
+	char *html;                 /* template text or NULL: `html`/`html_file` */
+	int   line;
+};
+
+struct mq_conf_step {
+	int                     wait_days;   /* step 0: 0 */
+	struct mq_conf_variant *variants;
+	int                     n_variants;
+	int                     line;
+};
+
+struct mq_conf_campaign {
+	char                *name;
+	char                *sender;
+	char               **mailboxes;      /* names, in rotation order */
+	int                  n_mailboxes;
+	char                *timezone;       /* IANA name; default: top level */
+	int                  days;           /* bit 0 = Monday ... bit 6 = Sunday */
+	int                  start_min;      /* minutes after local midnight */
+	int                  end_min;        /* > start_min, at most 1440 */
+	char                *holidays;       /* "" or a built-in calendar: "PL" */
+	char                *extra_holidays; /* "YYYY-MM-DD,..." sorted, or "" */
+	int                  delay;          /* seconds between messages */
+	int                  jitter;         /* percent, 0..100 */
+	int                  daily_limit;
+	int                  buffer;         /* planned items, default 20 */
+	int                  retry_attempts; /* retries after the first try */
+	char                *retry_backoff;  /* "60,300,900": seconds per retry */
+	struct mq_conf_step *steps;
+	int                  n_steps;
+	int                  line;
+};
+
+struct mq_conf {
+	char                    *path;       /* as given */
+	char                    *database;   /* resolved against the file's dir */
+	char                    *timezone;   /* default "Europe/Warsaw" */
+	struct mq_conf_sender   *senders;
+	int                      n_senders;
+	struct mq_conf_mailbox  *mailboxes;
+	int                      n_mailboxes;
+	struct mq_conf_campaign *campaigns;
+	int                      n_campaigns;
+};
+
+/* The path to use when -c is not given: $MAILQ_CONFIG, else ./mailq.conf
+ * if it exists, else /etc/mailq.conf. Static storage or the environment. */
+const char *mq_conf_default_path(void);
+
+/* Reads and validates path into *conf (caller frees with mq_conf_free).
+ * MQ_PERM with EX_NOINPUT (missing file), EX_CONFIG (syntax, unknown key,
+ * bad value: "FILE:LINE: ..."), or EX_NOPERM (secrets readable by others). */
+int mq_conf_load(struct mq_conf **conf, const char *path, struct mq_err *err);
+
+/* Frees everything; NULL is fine. */
+void mq_conf_free(struct mq_conf *conf);
+
+/* Lookups by name; NULL when absent. The result points into conf. */
+const struct mq_conf_campaign *mq_conf_campaign(const struct mq_conf *conf,
+    const char *name);
+const struct mq_conf_mailbox *mq_conf_mailbox(const struct mq_conf *conf,
+    const char *name);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * Opening, transactions and schema versions of the store. The schema is
+ * schema.sql compiled in; a new database gets it whole, an older one gets
+ * the upgrade steps below in order, all in one transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+
+extern const char mq_schema_sql[];
+
+/* upgrades[i] takes version i + 1 to i + 2. Append, never edit. */
+static const char *const upgrades[] = { NULL };
+#define N_UPGRADES ((int)(sizeof upgrades / sizeof upgrades[0]) - 1)
+
+int mq_db_schema_version(void)
+{
+	return 1 + N_UPGRADES;
+}
+
+int mq_db_fail(struct mq_db *db, int rc, const char *what, struct mq_err *err)
+{
+	const char *m = db != NULL && db->h != NULL ? sqlite3_errmsg(db->h) :
+	    sqlite3_errstr(rc);
+	const char *path = db != NULL ? db->path : "database";
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return mq_err_temp(err, "%s: %s: database is busy (%s)",
+		    path, what, m);
+	case SQLITE_FULL:
+		return mq_err_temp(err, "%s: %s: disk full (%s)", path, what, m);
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return mq_err_perm(err, EX_CANTCREAT,
+		    "%s: %s: database is read-only (%s)", path, what, m);
+	case SQLITE_CANTOPEN:
+		return mq_err_perm(err, EX_NOINPUT, "%s: %s: cannot open (%s)",
+		    path, what, m);
+	case SQLITE_IOERR:
+		return mq_err_perm(err, EX_IOERR, "%s: %s: I/O error (%s)",
+		    path, what, m);
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return mq_err_perm(err, EX_DATAERR,
+		    "%s: %s: not a mailq database (%s)", path, what, m);
+	case SQLITE_CONSTRAINT:
+		return mq_err_perm(err, EX_DATAERR, "%s: %s: %s", path, what, m);
+	default:
+		return mq_err_perm(err, EX_SOFTWARE, "%s: %s: %s", path, what, m);
+	}
+}
+
+int mq_db_exec(struct mq_db *db, const char *sql, struct mq_err *err)
+{
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? MQ_OK : mq_db_fail(db, rc, "exec", err);
+}
+
+int mq_db_prepare(struct mq_db *db, const char *sql, sqlite3_stmt **st,
+    struct mq_err *err)
+{
+	int rc = sqlite3_prepare_v2(db->h, sql, -1, st, NULL);
+
+	return rc == SQLITE_OK ? MQ_OK : mq_db_fail(db, rc, "prepare", err);
+}
+
+static int user_version(struct mq_db *db, int *v, struct mq_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (mq_db_prepare(db, "PRAGMA user_version", &st, err) != MQ_OK)
+		return mq_db_fail(db, sqlite3_errcode(db->h), "schema version", err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? MQ_OK : mq_db_fail(db, rc, "schema version", err);
+}
+
+static int count_tables(struct mq_db *db, int *n, struct mq_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (mq_db_prepare(db, "SELECT count(*) FROM sqlite_schema", &st, err))
+		return MQ_PERM;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? MQ_OK : mq_db_fail(db, rc, "read schema", err);
+}
+
+static int check_version(struct mq_db *db, struct mq_err *err)
+{
+	int v = 0, rc;
+
+	if ((rc = user_version(db, &v, err)) != MQ_OK)
+		return rc;
+	if (v == mq_db_schema_version())
+		return MQ_OK;
+	if (v == 0)
+		return mq_err_perm(err, EX_CONFIG,
+		    "%s: not initialised; run mailq-init", db->path);
+	if (v < mq_db_schema_version())
+		return mq_err_perm(err, EX_CONFIG,
+		    "%s: schema version %d is older than %d; run mailq-init",
+		    db->path, v, mq_db_schema_version());
+	return mq_err_perm(err, EX_CONFIG,
+	    "%s: schema version %d is newer than this mailq understands (%d)",
+	    db->path, v, mq_db_schema_version());
+}
+
+static int set_pragmas(struct mq_db *db, enum mq_db_mode mode,
+    struct mq_err *err)
+{
+	int rc;
+
+	sqlite3_busy_timeout(db->h, MQ_DB_BUSY_MS);
+	rc = mq_db_exec(db, "PRAGMA foreign_keys = ON", err);
+	if (rc != MQ_OK || mode == MQ_DB_RO)
+		return rc;
+	if (sqlite3_db_readonly(db->h, "main") == 1)
+		return mq_err_perm(err, EX_CANTCREAT,
+		    "%s: database is read-only", db->path);
+	rc = mq_db_exec(db, "PRAGMA journal_mode = WAL", err);
+	if (rc == MQ_OK)
+		rc = mq_db_exec(db, "PRAGMA synchronous = NORMAL", err);
+	return rc;
+}
+
+int mq_db_open(struct mq_db **out, const char *path, enum mq_db_mode mode,
+    struct mq_err *err)
+{
+	struct mq_db *db;
+	int flags, rc;
+
+	*out = NULL;
+	if ((db = calloc(1, sizeof *db)) == NULL)
+		return mq_err_perm(err, EX_OSERR, "out of memory");
+	snprintf(db->path, sizeof db->path, "%s", path);
+	if (mode != MQ_DB_CREATE && access(path, F_OK) != 0) {
+		free(db);
+		return mq_err_perm(err, EX_NOINPUT,
+		    "%s: no database; run mailq-init", path);
+	}
+	flags = mode == MQ_DB_RO ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	if (mode == MQ_DB_CREATE)
+		flags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = mq_db_fail(db, rc, "open", err);
+		goto fail;
+	}
+	if ((rc = set_pragmas(db, mode, err)) != MQ_OK)
+		goto fail;
+	if (mode != MQ_DB_CREATE && (rc = check_version(db, err)) != MQ_OK)
+		goto fail;
+	*out = db;
+	return MQ_OK;
+fail:
+	mq_db_close(db);
+	return rc;
+}
+
+void mq_db_close(struct mq_db *db)
+{
+	if (db == NULL)
+		return;
+	sqlite3_close_v2(db->h);
+	free(db);
+}
+
+int mq_db_begin(struct mq_db *db, struct mq_err *err)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	int rc;
+
+	/* The busy handler already waits MQ_DB_BUSY_MS; a few more tries
+	 * cover the cases where SQLite returns BUSY without calling it. */
+	for (int i = 0; i < 5; i++) {
+		rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc != SQLITE_BUSY)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return rc == SQLITE_OK ? MQ_OK : mq_db_fail(db, rc, "begin", err);
+}
+
+int mq_db_commit(struct mq_db *db, struct mq_err *err)
+{
+	int rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		return MQ_OK;
+	rc = mq_db_fail(db, rc, "commit", err);
+	mq_db_rollback(db);
+	return rc;
+}
+
+void mq_db_rollback(struct mq_db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int migrate_locked(struct mq_db *db, int *from, int *to,
+    struct mq_err *err)
+{
+	int v, n, rc;
+
+	if ((rc = user_version(db, &v, err)) != MQ_OK)
+		return rc;
+	*from = v;
+	if (v > mq_db_schema_version())
+		return check_version(db, err);
+	if (v == 0) {
+		if ((rc = count_tables(db, &n, err)) != MQ_OK)
+			return rc;
+		if (n > 0)
+			return mq_err_perm(err, EX_DATAERR,
+			    "%s: has tables but no mailq schema version; "
+			    "not a mailq database", db->path);
+		if ((rc = mq_db_exec(db, mq_schema_sql, err)) != MQ_OK)
+			return rc;
+	} else {
+		for (int i = v - 1; i < N_UPGRADES; i++)
+			if ((rc = mq_db_exec(db, upgrades[i], err)) != MQ_OK)
+				return rc;
+	}
+	if ((rc = user_version(db, to, err)) != MQ_OK)
+		return rc;
+	if (*to != mq_db_schema_version())
+		return mq_err_perm(err, EX_SOFTWARE,
+		    "%s: schema upgrade ended at version %d, not %d",
+		    db->path, *to, mq_db_schema_version());
+	return MQ_OK;
+}
+
+int mq_db_migrate(struct mq_db *db, int *from, int *to, struct mq_err *err)
+{
+	int rc;
+
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		return rc;
+	rc = migrate_locked(db, from, to, err);
+	if (rc == MQ_OK)
+		return mq_db_commit(db, err);
+	mq_db_rollback(db);
+	return rc;
+}

@@ -1,0 +1,66 @@
+/*
+ * The store: one SQLite file opened in WAL mode with a busy timeout and
+ * foreign keys on. Write transactions are short and start with BEGIN
+ * IMMEDIATE, retried while the database is busy; no network I/O ever
+ * happens inside one. All SQL of mailq lives in lib/db*.c.
+ */
+#ifndef MQ_DB_H
+#define MQ_DB_H
+
+#include <sqlite3.h>
+
+#include "err.h"
+
+enum mq_db_mode {
+	MQ_DB_RW,       /* existing database at the current schema version */
+	MQ_DB_RO,       /* the same, read-only: never takes a write lock */
+	MQ_DB_CREATE    /* create if missing; the caller runs mq_db_migrate */
+};
+
+struct mq_db {
+	sqlite3 *h;
+	char     path[4096];
+};
+
+/* How long one statement or BEGIN IMMEDIATE waits for a lock, in ms. */
+#define MQ_DB_BUSY_MS 5000
+
+/* Opens path into *db (caller frees with mq_db_close). MQ_PERM with
+ * EX_NOINPUT if missing, EX_CANTCREAT if read-only where writing is needed,
+ * EX_CONFIG if the schema is not at this version (run mailq-init);
+ * MQ_TEMP if busy. */
+int mq_db_open(struct mq_db **db, const char *path, enum mq_db_mode mode,
+    struct mq_err *err);
+
+/* Closes and frees db; NULL is fine. */
+void mq_db_close(struct mq_db *db);
+
+/* The schema version this build writes. */
+int mq_db_schema_version(void);
+
+/* Creates the schema in an empty database or upgrades an older one, in one
+ * transaction. *from and *to get the versions before and after. */
+int mq_db_migrate(struct mq_db *db, int *from, int *to, struct mq_err *err);
+
+/* BEGIN IMMEDIATE, retried on SQLITE_BUSY up to a bounded wait; MQ_TEMP
+ * when still busy. */
+int mq_db_begin(struct mq_db *db, struct mq_err *err);
+
+/* COMMIT; on failure rolls back and returns MQ_TEMP or MQ_PERM. */
+int mq_db_commit(struct mq_db *db, struct mq_err *err);
+
+/* ROLLBACK if a transaction is open; never fails. */
+void mq_db_rollback(struct mq_db *db);
+
+/* Runs SQL without results. */
+int mq_db_exec(struct mq_db *db, const char *sql, struct mq_err *err);
+
+/* Prepares sql into *st. */
+int mq_db_prepare(struct mq_db *db, const char *sql, sqlite3_stmt **st,
+    struct mq_err *err);
+
+/* Turns a SQLite result code into MQ_TEMP (busy, locked, full) or MQ_PERM
+ * with a fitting exit code, with "what: sqlite message" in err. */
+int mq_db_fail(struct mq_db *db, int rc, const char *what, struct mq_err *err);
+
+#endif
