@@ -216,7 +216,7 @@ void mq_db_rollback(struct mq_db *db)
 static int migrate_locked(struct mq_db *db, int *from, int *to,
     struct mq_err *err)
 {
-	int v, n, rc;
+	int v = 0, n = 0, rc;
 
 	if ((rc = user_version(db, &v, err)) != MQ_OK)
 		return rc;

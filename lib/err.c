@@ -36,16 +36,22 @@ int mq_err_temp(struct mq_err *err, const char *fmt, ...)
 
 void mq_err_prefix(struct mq_err *err, const char *fmt, ...)
 {
-	char head[512], old[sizeof err->msg];
+	char old[sizeof err->msg];
+	size_t n;
 	va_list ap;
 
 	if (err == NULL)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof head, fmt, ap);
-	va_end(ap);
 	memcpy(old, err->msg, sizeof old);
-	snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	n = strlen(err->msg);
+	if (n + 2 < sizeof err->msg) {
+		memcpy(err->msg + n, ": ", 3);
+		n += 2;
+		strncat(err->msg + n, old, sizeof err->msg - n - 1);
+	}
 }
 
 void mq_err_clear(struct mq_err *err)
