@@ -9,6 +9,7 @@ CREATE TABLE sender (
   retired     INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1))
 ) STRICT;
 
+-- Rows that leave the config but have history are kept as retired.
 -- No secrets here: passwords stay in the config file.
 CREATE TABLE mailbox (
   id            INTEGER PRIMARY KEY,
@@ -62,6 +63,7 @@ CREATE TABLE step (
   campaign_id INTEGER NOT NULL REFERENCES campaign(id) ON DELETE CASCADE,
   number      INTEGER NOT NULL CHECK (number >= 0),  -- 0 = first email
   wait_days   INTEGER NOT NULL DEFAULT 0 CHECK (wait_days >= 0),
+  retired     INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1)),
   UNIQUE (campaign_id, number)
 ) STRICT;
 
@@ -73,6 +75,7 @@ CREATE TABLE variant (
   subject   TEXT    NOT NULL,
   body_text TEXT    NOT NULL,
   body_html TEXT,
+  retired   INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1)),
   UNIQUE (step_id, letter)
 ) STRICT;
 

@@ -3,6 +3,7 @@
  * schema.sql compiled in; a new database gets it whole, an older one gets
  * the upgrade steps below in order, all in one transaction.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,34 @@ int mq_db_prepare(struct mq_db *db, const char *sql, sqlite3_stmt **st,
 	int rc = sqlite3_prepare_v2(db->h, sql, -1, st, NULL);
 
 	return rc == SQLITE_OK ? MQ_OK : mq_db_fail(db, rc, "prepare", err);
+}
+
+int mq_db_bind(sqlite3_stmt *st, const char *fmt, ...)
+{
+	const char *s;
+	va_list ap;
+	int rc = SQLITE_OK;
+
+	va_start(ap, fmt);
+	for (int i = 1; rc == SQLITE_OK && fmt[i - 1] != '\0'; i++) {
+		switch (fmt[i - 1]) {
+		case 'i':
+			rc = sqlite3_bind_int(st, i, va_arg(ap, int));
+			break;
+		case 'I':
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, sqlite3_int64));
+			break;
+		case 's':
+			s = va_arg(ap, const char *);
+			rc = s == NULL ? sqlite3_bind_null(st, i) :
+			    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+		}
+	}
+	va_end(ap);
+	return rc;
 }
 
 static int user_version(struct mq_db *db, int *v, struct mq_err *err)

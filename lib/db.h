@@ -59,6 +59,11 @@ int mq_db_exec(struct mq_db *db, const char *sql, struct mq_err *err);
 int mq_db_prepare(struct mq_db *db, const char *sql, sqlite3_stmt **st,
     struct mq_err *err);
 
+/* Binds values to st from parameter 1 on, one per letter of fmt:
+ * 'i' int, 'I' sqlite3_int64, 's' const char * (NULL binds NULL). Returns a
+ * SQLite result code. */
+int mq_db_bind(sqlite3_stmt *st, const char *fmt, ...);
+
 /* Turns a SQLite result code into MQ_TEMP (busy, locked, full) or MQ_PERM
  * with a fitting exit code, with "what: sqlite message" in err. */
 int mq_db_fail(struct mq_db *db, int rc, const char *what, struct mq_err *err);
