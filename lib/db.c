@@ -73,30 +73,42 @@ int mq_db_prepare(struct mq_db *db, const char *sql, sqlite3_stmt **st,
 	return rc == SQLITE_OK ? MQ_OK : mq_db_fail(db, rc, "prepare", err);
 }
 
-int mq_db_bind(sqlite3_stmt *st, const char *fmt, ...)
+int mq_db_vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
 {
+	int n = sqlite3_bind_parameter_count(st), rc = SQLITE_OK;
+	sqlite3_int64 v;
 	const char *s;
-	va_list ap;
-	int rc = SQLITE_OK;
 
-	va_start(ap, fmt);
 	for (int i = 1; rc == SQLITE_OK && fmt[i - 1] != '\0'; i++) {
 		switch (fmt[i - 1]) {
 		case 'i':
-			rc = sqlite3_bind_int(st, i, va_arg(ap, int));
+			v = va_arg(ap, int);
 			break;
 		case 'I':
-			rc = sqlite3_bind_int64(st, i, va_arg(ap, sqlite3_int64));
+			v = va_arg(ap, sqlite3_int64);
 			break;
 		case 's':
 			s = va_arg(ap, const char *);
-			rc = s == NULL ? sqlite3_bind_null(st, i) :
-			    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-			break;
+			if (i <= n)
+				rc = s == NULL ? sqlite3_bind_null(st, i) :
+				    sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+			continue;
 		default:
-			rc = SQLITE_MISUSE;
+			return SQLITE_MISUSE;
 		}
+		if (i <= n)
+			rc = sqlite3_bind_int64(st, i, v);
 	}
+	return rc;
+}
+
+int mq_db_bind(sqlite3_stmt *st, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = mq_db_vbind(st, fmt, ap);
 	va_end(ap);
 	return rc;
 }

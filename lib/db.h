@@ -8,6 +8,7 @@
 #define MQ_DB_H
 
 #include <sqlite3.h>
+#include <stdarg.h>
 
 #include "err.h"
 
@@ -63,6 +64,10 @@ int mq_db_prepare(struct mq_db *db, const char *sql, sqlite3_stmt **st,
  * 'i' int, 'I' sqlite3_int64, 's' const char * (NULL binds NULL). Returns a
  * SQLite result code. */
 int mq_db_bind(sqlite3_stmt *st, const char *fmt, ...);
+
+/* The same with a va_list. Values past the statement's last parameter are
+ * skipped, so one list can feed statements that use a prefix of it. */
+int mq_db_vbind(sqlite3_stmt *st, const char *fmt, va_list ap);
 
 /* Turns a SQLite result code into MQ_TEMP (busy, locked, full) or MQ_PERM
  * with a fitting exit code, with "what: sqlite message" in err. */
