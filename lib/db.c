@@ -221,6 +221,17 @@ void mq_db_close(struct mq_db *db)
 	free(db);
 }
 
+void mq_db_remove(const char *path)
+{
+	char aux[4096 + 8];
+
+	unlink(path);
+	snprintf(aux, sizeof aux, "%s-wal", path);
+	unlink(aux);
+	snprintf(aux, sizeof aux, "%s-shm", path);
+	unlink(aux);
+}
+
 int mq_db_begin(struct mq_db *db, struct mq_err *err)
 {
 	struct timespec pause = { 0, 20 * 1000 * 1000 };

@@ -36,6 +36,10 @@ int mq_db_open(struct mq_db **db, const char *path, enum mq_db_mode mode,
 /* Closes and frees db; NULL is fine. */
 void mq_db_close(struct mq_db *db);
 
+/* Removes a database file and its -wal and -shm files (after a failed
+ * creation). */
+void mq_db_remove(const char *path);
+
 /* The schema version this build writes. */
 int mq_db_schema_version(void);
 
