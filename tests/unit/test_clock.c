@@ -1,0 +1,94 @@
+/* Unit tests of the clock: MAILQ_NOW parsing and formatting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <cmocka.h>
+
+#include "clock.h"
+
+static time_t parse_ok(const char *s)
+{
+	struct mq_err err;
+	time_t t = -1;
+
+	assert_int_equal(mq_clock_parse(s, &t, &err), MQ_OK);
+	return t;
+}
+
+static void test_epoch(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_ok("0"), 0);
+	assert_int_equal(parse_ok("1795510800"), 1795510800);
+}
+
+static void test_iso(void **state)
+{
+	(void)state;
+	/* 2026-11-24 09:00 UTC = 10:00 in Warsaw */
+	assert_int_equal(parse_ok("2026-11-24T09:00:00Z"), 1795510800);
+	assert_int_equal(parse_ok("2026-11-24T09:00Z"), 1795510800);
+	assert_int_equal(parse_ok("2026-11-24 09:00:00"), 1795510800);
+	assert_int_equal(parse_ok("2026-11-24T10:00:00+01:00"), 1795510800);
+	assert_int_equal(parse_ok("2026-11-24T10:00+0100"), 1795510800);
+	assert_int_equal(parse_ok("2026-11-24T04:00:00-05:00"), 1795510800);
+}
+
+static void test_bad(void **state)
+{
+	static const char *bad[] = { "", "tomorrow", "-5", "12abc",
+	    "2026-13-01T00:00Z", "2026-11-24T25:00Z", "2026-11-24",
+	    "2026-11-24T10:00:00+1", "2026-11-24T10:00:00 UTC" };
+	struct mq_err err;
+	time_t t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		assert_int_equal(mq_clock_parse(bad[i], &t, &err), MQ_PERM);
+		assert_int_equal(err.ex, EX_USAGE);
+		assert_non_null(strstr(err.msg, "MAILQ_NOW"));
+	}
+}
+
+static void test_now(void **state)
+{
+	struct mq_err err;
+	time_t t, before;
+
+	(void)state;
+	setenv("MAILQ_NOW", "2026-11-24T09:00:00Z", 1);
+	assert_int_equal(mq_clock_now(&t, &err), MQ_OK);
+	assert_int_equal(t, 1795510800);
+	setenv("MAILQ_NOW", "soon", 1);
+	assert_int_equal(mq_clock_now(&t, &err), MQ_PERM);
+	unsetenv("MAILQ_NOW");
+	before = time(NULL);
+	assert_int_equal(mq_clock_now(&t, &err), MQ_OK);
+	assert_true(t >= before && t <= time(NULL));
+}
+
+static void test_iso_format(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	mq_clock_iso(1795510800, buf, sizeof buf);
+	assert_string_equal(buf, "2026-11-24T09:00:00Z");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_epoch),
+		cmocka_unit_test(test_iso),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_now),
+		cmocka_unit_test(test_iso_format),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
