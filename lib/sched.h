@@ -29,6 +29,10 @@ int mq_sched_tz_valid(const char *name);
 /* Nonzero if calendar is "" or a built-in calendar name. */
 int mq_sched_calendar_valid(const char *calendar);
 
+/* Nonzero if list is "" (or NULL) or comma-separated real dates
+ * "YYYY-MM-DD", as extra_holidays must be. */
+int mq_sched_dates_valid(const char *list);
+
 /* The holiday's name if y-m-d (m 1..12) is a holiday in calendar, else
  * NULL. Static storage. */
 const char *mq_sched_holiday(const char *calendar, int y, int m, int d);
