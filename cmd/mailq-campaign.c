@@ -1,0 +1,105 @@
+/* mailq-campaign: start, pause, resume, stop, list and show campaigns. */
+#include <stdio.h>
+#include <string.h>
+
+#include "campaign.h"
+#include "clock.h"
+#include "cmdutil.h"
+#include "log.h"
+#include "report.h"
+#include "sched.h"
+
+static const char help[] =
+"usage: mailq-campaign [-qv] [-c FILE] start|pause|resume|stop|show NAME\n"
+"       mailq-campaign [-qv] [-c FILE] list\n"
+"Control campaigns and see their state.\n"
+"  start NAME   schedule it: it sends inside its window (checks that it has\n"
+"               leads and a usable mailbox; says when the first message goes)\n"
+"  pause NAME   stop claiming new messages; messages in flight finish\n"
+"  resume NAME  schedule a paused campaign again\n"
+"  stop NAME    stop for good: its queued messages are cancelled\n"
+"  list         one line per campaign\n"
+"  show NAME    one campaign in detail\n"
+"  -c, --config FILE  config file (default $MAILQ_CONFIG, ./mailq.conf,\n"
+"                     /etc/mailq.conf)\n"
+"  -q, --quiet        print only errors\n"
+"  -v, --verbose      say more\n"
+"  -h, --help         this text\n"
+"  -V, --version      print the version\n";
+
+static void say(const char *name, enum mq_campaign_action action,
+    const struct mq_campaign_result *r, time_t now)
+{
+	char t[64] = "", rel[48] = "";
+
+	if (!r->changed) {
+		printf("%s: already %s\n", name, r->to);
+		return;
+	}
+	printf("%s: %s -> %s\n", name, r->from, r->to);
+	if (action != MQ_CAMPAIGN_START && action != MQ_CAMPAIGN_RESUME)
+		return;
+	mq_sched_format(r->timezone, r->first_send, "%a %Y-%m-%d %H:%M %Z", t, sizeof t,
+	    NULL);
+	mq_report_relative(r->first_send, now, rel, sizeof rel);
+	if (r->open_now)
+		printf("%s: window open; the first message goes at the next "
+		    "tick\n", name);
+	else
+		printf("%s: first message at %s (%s)\n", name, t, rel);
+}
+
+static int control(struct cmd *cmd, struct mq_db *db, const char *name,
+    int action, time_t now, struct mq_err *err)
+{
+	struct mq_campaign_result r;
+	int rc;
+
+	rc = mq_campaign_control(db, name, action, now, &r, err);
+	if (rc == MQ_OK && cmd->level > MQ_LOG_ERR)
+		say(name, action, &r, now);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = { CMD_LONGOPTS,
+	    { NULL, 0, NULL, 0 } };
+	struct mq_conf *conf;
+	struct mq_db *db;
+	struct mq_err err;
+	struct cmd cmd;
+	const char *verb, *name;
+	int action, rc, c;
+	time_t now;
+
+	cmd_init(&cmd, "mailq-campaign", help);
+	while ((c = getopt_long(argc, argv, CMD_SHORTOPTS, longopts, NULL)) != -1)
+		cmd_option(&cmd, c, optarg);
+	if (optind >= argc)
+		cmd_usage(&cmd, "which command? start, pause, resume, stop, "
+		    "list or show");
+	verb = argv[optind];
+	name = optind + 1 < argc ? argv[optind + 1] : NULL;
+	action = mq_campaign_action(verb);
+	if (action < 0 && strcmp(verb, "list") != 0 && strcmp(verb, "show") != 0)
+		cmd_usage(&cmd, "unknown command '%s'", verb);
+	if (strcmp(verb, "list") != 0 && name == NULL)
+		cmd_usage(&cmd, "%s: which campaign?", verb);
+	if (argc - optind > (name != NULL ? 2 : 1))
+		cmd_usage(&cmd, "unexpected argument '%s'", argv[argc - 1]);
+	cmd_ready(&cmd);
+	if ((rc = mq_clock_now(&now, &err)) != MQ_OK)
+		return cmd_fail(&cmd, rc, &err);
+	conf = cmd_conf(&cmd);
+	db = cmd_db(&cmd, conf, action < 0 ? MQ_DB_RO : MQ_DB_RW);
+	if (strcmp(verb, "list") == 0)
+		rc = mq_report_campaigns(db, now, stdout, &err);
+	else if (strcmp(verb, "show") == 0)
+		rc = mq_report_campaign(db, name, now, stdout, &err);
+	else
+		rc = control(&cmd, db, name, action, now, &err);
+	mq_db_close(db);
+	mq_conf_free(conf);
+	return cmd_fail(&cmd, rc, &err);
+}

@@ -1,0 +1,40 @@
+/*
+ * Campaign control: the status machine of DESIGN.md. draft -> scheduled
+ * (start) -> running (a tick, inside the window) -> completed; paused and
+ * resumed; stopped for good, its queue cancelled. Each change is checked
+ * and made in one short write transaction, guarded by the status it was
+ * checked against, so that it cannot cross a concurrent tick.
+ */
+#ifndef MQ_CAMPAIGN_H
+#define MQ_CAMPAIGN_H
+
+#include <time.h>
+
+#include "db.h"
+#include "err.h"
+
+enum mq_campaign_action {
+	MQ_CAMPAIGN_START, MQ_CAMPAIGN_PAUSE, MQ_CAMPAIGN_RESUME,
+	MQ_CAMPAIGN_STOP
+};
+
+struct mq_campaign_result {
+	char   from[16];     /* status before */
+	char   to[16];       /* status after (== from when nothing changed) */
+	int    changed;      /* 0: it already was there; nothing was done */
+	time_t first_send;   /* start/resume: the first moment a message may go */
+	int    open_now;     /* start/resume: the window is open now */
+	char   timezone[64]; /* the campaign's, for showing first_send */
+};
+
+/* Parses "start", "pause", "resume", "stop"; -1 for anything else. */
+int mq_campaign_action(const char *word);
+
+/* Applies action to campaign name at time now. MQ_PERM with EX_NOINPUT
+ * (no such campaign), EX_DATAERR (not allowed from its status, no leads),
+ * EX_CONFIG (no usable mailbox, window never opens); MQ_TEMP if busy. */
+int mq_campaign_control(struct mq_db *db, const char *name,
+    enum mq_campaign_action action, time_t now,
+    struct mq_campaign_result *res, struct mq_err *err);
+
+#endif

@@ -1,0 +1,261 @@
+/* Campaign rows, counts and status changes: see db_campaign.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "db_campaign.h"
+
+const char *const mq_db_lead_states[MQ_LEAD_N] = { "queued", "active",
+    "done", "failed", "bounced", "unknown", "replied", "unsubscribed",
+    "skipped", "cancelled" };
+const char *const mq_db_msg_states[MQ_MSG_N] = { "sending", "retry", "sent",
+    "failed", "bounced", "unknown", "dropped" };
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return strdup(s != NULL ? (const char *)s : "");
+}
+
+static void read_campaign(sqlite3_stmt *st, struct mq_db_campaign *c)
+{
+	c->id = sqlite3_column_int64(st, 0);
+	c->name = col_dup(st, 1);
+	c->status = col_dup(st, 2);
+	c->sender = col_dup(st, 3);
+	c->timezone = col_dup(st, 4);
+	c->holidays = col_dup(st, 5);
+	c->extra_holidays = col_dup(st, 6);
+	c->retry_backoff = col_dup(st, 7);
+	c->retired = sqlite3_column_int(st, 8);
+	c->days = sqlite3_column_int(st, 9);
+	c->start_min = sqlite3_column_int(st, 10);
+	c->end_min = sqlite3_column_int(st, 11);
+	c->delay = sqlite3_column_int(st, 12);
+	c->jitter = sqlite3_column_int(st, 13);
+	c->daily_limit = sqlite3_column_int(st, 14);
+	c->buffer = sqlite3_column_int(st, 15);
+	c->retry_attempts = sqlite3_column_int(st, 16);
+	c->next_send_at = sqlite3_column_int64(st, 17);
+	c->status_at = sqlite3_column_int64(st, 18);
+}
+
+int mq_db_campaign_get(struct mq_db *db, const char *name,
+    struct mq_db_campaign *c, struct mq_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	memset(c, 0, sizeof *c);
+	rc = mq_db_prepare(db, "SELECT c.id, c.name, c.status, s.name, "
+	    "c.timezone, c.holidays, c.extra_holidays, c.retry_backoff, "
+	    "c.retired, c.days, c.start_min, c.end_min, c.delay, c.jitter, "
+	    "c.daily_limit, c.buffer, c.retry_attempts, c.next_send_at, "
+	    "c.status_at FROM campaign c JOIN sender s ON s.id = c.sender_id "
+	    "WHERE c.name = ?1", &st, err);
+	if (rc != MQ_OK)
+		return rc;
+	mq_db_bind(st, "s", name);
+	sr = sqlite3_step(st);
+	if (sr == SQLITE_ROW) {
+		read_campaign(st, c);
+		rc = c->extra_holidays == NULL || c->retry_backoff == NULL ?
+		    mq_err_perm(err, EX_OSERR, "out of memory") : MQ_OK;
+	} else if (sr == SQLITE_DONE) {
+		rc = mq_err_perm(err, EX_NOINPUT,
+		    "campaign '%s': no such campaign", name);
+	} else {
+		rc = mq_db_fail(db, sr, "read campaign", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void mq_db_campaign_free(struct mq_db_campaign *c)
+{
+	free(c->name);
+	free(c->status);
+	free(c->sender);
+	free(c->timezone);
+	free(c->holidays);
+	free(c->extra_holidays);
+	free(c->retry_backoff);
+	memset(c, 0, sizeof *c);
+}
+
+/* Runs sql with ?1 = id (when id >= 0) and collects the first column of
+ * every row as strings. */
+static int lines(struct mq_db *db, const char *sql, sqlite3_int64 id,
+    char ***out, int *n, struct mq_err *err)
+{
+	sqlite3_stmt *st;
+	char **v = NULL, **more;
+	int cap = 0, rc, sr;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mq_db_prepare(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	if (id >= 0)
+		mq_db_bind(st, "I", id);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((more = realloc(v, cap * sizeof *v)) == NULL)
+				break;
+			v = more;
+		}
+		if ((v[*n] = col_dup(st, 0)) == NULL)
+			break;
+		(*n)++;
+	}
+	if (sr == SQLITE_ROW)
+		rc = mq_err_perm(err, EX_OSERR, "out of memory");
+	else if (sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "read campaigns", err);
+	sqlite3_finalize(st);
+	*out = v;
+	return rc;
+}
+
+int mq_db_campaign_names(struct mq_db *db, char ***names, int *n,
+    struct mq_err *err)
+{
+	return lines(db, "SELECT name FROM campaign ORDER BY retired, name",
+	    -1, names, n, err);
+}
+
+int mq_db_campaign_mailboxes(struct mq_db *db, sqlite3_int64 id,
+    char ***names, int *n, struct mq_err *err)
+{
+	return lines(db, "SELECT m.name || ' <' || m.address || '> ' || "
+	    "'limit ' || m.daily_limit || CASE WHEN m.retired THEN ' retired' "
+	    "WHEN NOT m.enabled THEN ' disabled' WHEN m.failing_since IS NOT "
+	    "NULL THEN ' failing: ' || coalesce(m.last_error, '?') ELSE '' END "
+	    "FROM campaign_mailbox cm JOIN mailbox m ON m.id = cm.mailbox_id "
+	    "WHERE cm.campaign_id = ?1 ORDER BY cm.position", id, names, n, err);
+}
+
+int mq_db_campaign_steps(struct mq_db *db, sqlite3_int64 id, char ***out,
+    int *n, struct mq_err *err)
+{
+	return lines(db, "SELECT 'step ' || s.number || CASE WHEN s.number > 0 "
+	    "THEN ' (+' || s.wait_days || ' d)' ELSE '' END || ' ' || "
+	    "v.letter || ' weight ' || v.weight || CASE WHEN v.body_html IS "
+	    "NOT NULL THEN ' +html' ELSE '' END || CASE WHEN v.retired OR "
+	    "s.retired THEN ' retired' ELSE '' END || ': ' || v.subject "
+	    "FROM step s JOIN variant v ON v.step_id = s.id "
+	    "WHERE s.campaign_id = ?1 ORDER BY s.number, v.letter",
+	    id, out, n, err);
+}
+
+/* Adds the count in column 1 of each row to slot[index of column 0's name
+ * in names]. */
+static int tally(struct mq_db *db, const char *sql, sqlite3_int64 id,
+    sqlite3_int64 arg, const char *const *names, int n_names, int *slot,
+    struct mq_err *err)
+{
+	sqlite3_stmt *st;
+	const char *name;
+	int rc, sr;
+
+	if ((rc = mq_db_prepare(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "II", id, arg);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		for (int i = 0; i < n_names; i++)
+			if (name != NULL && strcmp(name, names[i]) == 0)
+				slot[i] += sqlite3_column_int(st, 1);
+	}
+	if (sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "count", err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int mq_db_campaign_counts(struct mq_db *db, sqlite3_int64 id,
+    time_t day_start, struct mq_db_campaign_counts *k, struct mq_err *err)
+{
+	static const char *const one[] = { "n" };
+	int rc, n[5] = { 0 };
+
+	memset(k, 0, sizeof *k);
+	rc = tally(db, "SELECT status, count(*) FROM campaign_lead WHERE "
+	    "campaign_id = ?1 GROUP BY status", id, 0, mq_db_lead_states,
+	    MQ_LEAD_N, k->lead, err);
+	if (rc == MQ_OK)
+		rc = tally(db, "SELECT status, count(*) FROM send_log WHERE "
+		    "campaign_id = ?1 GROUP BY status", id, 0, mq_db_msg_states,
+		    MQ_MSG_N, k->msg, err);
+	if (rc == MQ_OK)
+		rc = tally(db, "SELECT 'n', count(*) FROM queue WHERE "
+		    "campaign_id = ?1 AND status = 'pending'", id, 0, one, 1,
+		    &n[0], err);
+	if (rc == MQ_OK)
+		rc = tally(db, "SELECT 'n', count(*) FROM send_log WHERE "
+		    "campaign_id = ?1 AND sent_at >= ?2", id, day_start, one, 1,
+		    &n[1], err);
+	if (rc == MQ_OK)
+		rc = tally(db, "SELECT 'n', count(*) FROM campaign_mailbox cm "
+		    "JOIN mailbox m ON m.id = cm.mailbox_id WHERE "
+		    "cm.campaign_id = ?1", id, 0, one, 1, &n[2], err);
+	if (rc == MQ_OK)
+		rc = tally(db, "SELECT 'n', count(*) FROM campaign_mailbox cm "
+		    "JOIN mailbox m ON m.id = cm.mailbox_id WHERE "
+		    "cm.campaign_id = ?1 AND m.enabled AND NOT m.retired", id, 0,
+		    one, 1, &n[3], err);
+	for (int i = 0; i < MQ_LEAD_N; i++)
+		k->leads += k->lead[i];
+	k->pending = n[0];
+	k->sent_today = n[1];
+	k->mailboxes = n[2];
+	k->usable_mailboxes = n[3];
+	return rc;
+}
+
+static int exec_id(struct mq_db *db, const char *sql, sqlite3_int64 id,
+    time_t now, struct mq_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	if ((rc = mq_db_prepare(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "II", id, (sqlite3_int64)now);
+	sr = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return sr == SQLITE_DONE ? MQ_OK : mq_db_fail(db, sr, "update", err);
+}
+
+int mq_db_campaign_set_status(struct mq_db *db, sqlite3_int64 id,
+    const char *from, const char *to, time_t now, time_t next_send_at,
+    int cancel, struct mq_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	rc = mq_db_prepare(db, "UPDATE campaign SET status = ?3, "
+	    "status_at = ?4, next_send_at = CASE WHEN ?5 >= 0 THEN ?5 ELSE "
+	    "next_send_at END WHERE id = ?1 AND status = ?2", &st, err);
+	if (rc != MQ_OK)
+		return rc;
+	mq_db_bind(st, "IssII", id, from, to, (sqlite3_int64)now,
+	    (sqlite3_int64)next_send_at);
+	sr = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (sr != SQLITE_DONE)
+		return mq_db_fail(db, sr, "set status", err);
+	if (sqlite3_changes(db->h) != 1)
+		return mq_err_temp(err, "campaign changed status meanwhile");
+	if (!cancel)
+		return MQ_OK;
+	rc = exec_id(db, "UPDATE queue SET status = 'cancelled', updated_at = ?2 "
+	    "WHERE campaign_id = ?1 AND status = 'pending'", id, now, err);
+	if (rc == MQ_OK)
+		rc = exec_id(db, "UPDATE campaign_lead SET status = 'cancelled', "
+		    "updated_at = ?2 WHERE campaign_id = ?1 AND status IN "
+		    "('queued', 'active')", id, now, err);
+	return rc;
+}

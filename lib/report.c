@@ -1,0 +1,218 @@
+/* Campaign reports: see report.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "db_campaign.h"
+#include "report.h"
+#include "sched.h"
+
+static const char *const wday[7] = { "Mon", "Tue", "Wed", "Thu", "Fri",
+    "Sat", "Sun" };
+
+void mq_report_days(int days, char *buf, size_t len)
+{
+	size_t n = 0;
+	int i = 0, j;
+
+	buf[0] = '\0';
+	while (i < 7) {
+		if (!(days & 1 << i)) {
+			i++;
+			continue;
+		}
+		for (j = i; j + 1 < 7 && days & 1 << (j + 1); j++)
+			;
+		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "",
+		    wday[i]);
+		if (j > i)
+			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s",
+			    j > i + 1 ? "-" : ",", wday[j]);
+		i = j + 1;
+	}
+	if (n == 0)
+		snprintf(buf, len, "none");
+}
+
+void mq_report_relative(time_t t, time_t now, char *buf, size_t len)
+{
+	long d = (long)(t > now ? t - now : now - t);
+	const char *pre = t > now ? "in " : "", *post = t > now ? "" : " ago";
+
+	if (d == 0)
+		snprintf(buf, len, "now");
+	else if (d < 60)
+		snprintf(buf, len, "%s%ld s%s", pre, d, post);
+	else if (d < 3600)
+		snprintf(buf, len, "%s%ld min%s", pre, d / 60, post);
+	else if (d < 48 * 3600)
+		snprintf(buf, len, "%s%ld h %ld min%s", pre, d / 3600,
+		    d % 3600 / 60, post);
+	else
+		snprintf(buf, len, "%s%ld days%s", pre, d / 86400, post);
+}
+
+/* When the next message may go: the later of the campaign's next send time
+ * and now, moved into the window. 0 when it is not sending. */
+static time_t next_send(const struct mq_db_campaign *c, time_t now)
+{
+	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
+	    c->holidays, c->extra_holidays };
+	time_t at;
+
+	if (strcmp(c->status, "scheduled") != 0 &&
+	    strcmp(c->status, "running") != 0)
+		return 0;
+	if (mq_sched_next_open(&s, c->next_send_at > now ? c->next_send_at :
+	    now, &at, NULL) != MQ_OK)
+		return 0;
+	return at;
+}
+
+static int campaign_line(struct mq_db *db, const char *name, time_t now,
+    FILE *out, struct mq_err *err)
+{
+	struct mq_db_campaign_counts k;
+	struct mq_db_campaign c;
+	char when[40] = "-";
+	time_t day0 = 0, at;
+	int rc;
+
+	if ((rc = mq_db_campaign_get(db, name, &c, err)) != MQ_OK)
+		return rc;
+	mq_sched_local_day(c.timezone, now, when, sizeof when, &day0, NULL,
+	    NULL);
+	if ((rc = mq_db_campaign_counts(db, c.id, day0, &k, err)) == MQ_OK) {
+		snprintf(when, sizeof when, "-");
+		if ((at = next_send(&c, now)) != 0)
+			mq_sched_format(c.timezone, at, "%a %d %b %H:%M %Z",
+			    when, sizeof when, NULL);
+		fprintf(out, "%-16s %-10s %6d %6d %6d %6d %6d %5d/%-5d %s\n",
+		    c.name, c.retired ? "retired" : c.status, k.leads,
+		    k.lead[MQ_LEAD_QUEUED] + k.lead[MQ_LEAD_ACTIVE],
+		    k.msg[MQ_MSG_SENT], k.msg[MQ_MSG_FAILED],
+		    k.msg[MQ_MSG_BOUNCED], k.sent_today, c.daily_limit, when);
+	}
+	mq_db_campaign_free(&c);
+	return rc;
+}
+
+int mq_report_campaigns(struct mq_db *db, time_t now, FILE *out,
+    struct mq_err *err)
+{
+	char **names;
+	int n, rc;
+
+	if ((rc = mq_db_campaign_names(db, &names, &n, err)) != MQ_OK)
+		return rc;
+	fprintf(out, "%-16s %-10s %6s %6s %6s %6s %6s %11s %s\n", "CAMPAIGN",
+	    "STATUS", "LEADS", "TO-DO", "SENT", "FAILED", "BOUNCE", "TODAY/LIMIT",
+	    "NEXT SEND");
+	for (int i = 0; i < n; i++) {
+		if (rc == MQ_OK)
+			rc = campaign_line(db, names[i], now, out, err);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static void print_list(FILE *out, const char *label, char **v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		fprintf(out, "%-11s%s\n", i == 0 ? label : "", v[i]);
+		free(v[i]);
+	}
+	if (n == 0)
+		fprintf(out, "%-11snone\n", label);
+	free(v);
+}
+
+static void print_counts(FILE *out, const char *label, const int *v,
+    const char *const *names, int n)
+{
+	fprintf(out, "%-11s", label);
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%s%s %d", i ? ", " : "", names[i], v[i]);
+	fputc('\n', out);
+}
+
+static void print_window(FILE *out, const struct mq_db_campaign *c,
+    time_t now)
+{
+	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
+	    c->holidays, c->extra_holidays };
+	char why[96] = "", t[48] = "?", days[40];
+	time_t at;
+	int open = 0;
+
+	mq_report_days(c->days, days, sizeof days);
+	fprintf(out, "%-11s%s %02d:%02d-%02d:%02d %s, holidays %s%s%s\n",
+	    "schedule", days, c->start_min / 60, c->start_min % 60,
+	    c->end_min / 60, c->end_min % 60, c->timezone,
+	    *c->holidays ? c->holidays : "none", *c->extra_holidays ? " + " : "",
+	    c->extra_holidays);
+	if (mq_sched_is_open(&s, now, &open, why, sizeof why, NULL) != MQ_OK)
+		return;
+	if (open && mq_sched_window_end(&s, now, &at, NULL) == MQ_OK) {
+		mq_sched_format(c->timezone, at, "%H:%M", t, sizeof t, NULL);
+		fprintf(out, "%-11sopen until %s\n", "window", t);
+	} else if (mq_sched_next_open(&s, now, &at, NULL) == MQ_OK) {
+		mq_sched_format(c->timezone, at, "%a %Y-%m-%d %H:%M", t,
+		    sizeof t, NULL);
+		fprintf(out, "%-11sclosed (%s) until %s\n", "window", why, t);
+	}
+}
+
+static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
+    const struct mq_db_campaign_counts *k, time_t now, FILE *out)
+{
+	char t[48], rel[48];
+	char **v;
+	time_t at;
+	int n;
+
+	mq_sched_format(c->timezone, c->status_at, "%Y-%m-%d %H:%M %Z", t,
+	    sizeof t, NULL);
+	fprintf(out, "%-11s%s\n%-11s%s%s since %s\n%-11s%s\n", "campaign",
+	    c->name, "status", c->retired ? "retired, " : "", c->status, t,
+	    "sender", c->sender);
+	print_window(out, c, now);
+	fprintf(out, "%-11s%d s ± %d %%, at most %d a day, buffer %d\n",
+	    "pacing", c->delay, c->jitter, c->daily_limit, c->buffer);
+	fprintf(out, "%-11s%d retries after %s s\n", "retry",
+	    c->retry_attempts, c->retry_backoff);
+	if (mq_db_campaign_mailboxes(db, c->id, &v, &n, NULL) == MQ_OK)
+		print_list(out, "mailboxes", v, n);
+	if (mq_db_campaign_steps(db, c->id, &v, &n, NULL) == MQ_OK)
+		print_list(out, "steps", v, n);
+	fprintf(out, "%-11s%d\n", "leads", k->leads);
+	print_counts(out, "", k->lead, mq_db_lead_states, MQ_LEAD_N);
+	print_counts(out, "messages", k->msg, mq_db_msg_states, MQ_MSG_N);
+	fprintf(out, "%-11s%d sent of %d\n", "today", k->sent_today,
+	    c->daily_limit);
+	if ((at = next_send(c, now)) != 0) {
+		mq_sched_format(c->timezone, at, "%a %Y-%m-%d %H:%M:%S %Z", t,
+		    sizeof t, NULL);
+		mq_report_relative(at, now, rel, sizeof rel);
+		fprintf(out, "%-11s%s (%s)\n", "next send", t, rel);
+	}
+}
+
+int mq_report_campaign(struct mq_db *db, const char *name, time_t now,
+    FILE *out, struct mq_err *err)
+{
+	struct mq_db_campaign_counts k;
+	struct mq_db_campaign c;
+	char day[16];
+	time_t day0 = 0;
+	int rc;
+
+	if ((rc = mq_db_campaign_get(db, name, &c, err)) != MQ_OK)
+		return rc;
+	mq_sched_local_day(c.timezone, now, day, sizeof day, &day0, NULL, NULL);
+	if ((rc = mq_db_campaign_counts(db, c.id, day0, &k, err)) == MQ_OK)
+		print_campaign(db, &c, &k, now, out);
+	mq_db_campaign_free(&c);
+	return rc;
+}

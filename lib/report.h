@@ -1,0 +1,29 @@
+/*
+ * Human-readable campaign reports for terminals: the table of all
+ * campaigns and one campaign in detail. Output goes to the stream the
+ * caller gives; times are shown in each campaign's own time zone.
+ */
+#ifndef MQ_REPORT_H
+#define MQ_REPORT_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include "db.h"
+#include "err.h"
+
+/* One line per campaign under a header line. */
+int mq_report_campaigns(struct mq_db *db, time_t now, FILE *out,
+    struct mq_err *err);
+
+/* Campaign name in detail. MQ_PERM (EX_NOINPUT) if there is none. */
+int mq_report_campaign(struct mq_db *db, const char *name, time_t now,
+    FILE *out, struct mq_err *err);
+
+/* "in 2 h 5 min", "in 40 s", "now", "3 min ago" for t - now. */
+void mq_report_relative(time_t t, time_t now, char *buf, size_t len);
+
+/* "Mon-Fri", "Mon,Wed,Fri", "Sat-Sun", "none" for a weekday mask. */
+void mq_report_days(int days, char *buf, size_t len);
+
+#endif
