@@ -54,3 +54,31 @@ example_conf() {
 }
 
 done_checks() { echo "$CHECKS checks passed"; }
+
+# unprivileged CMD...: runs CMD as an unprivileged user when we are root
+# (root ignores file modes), else as ourselves.
+unprivileged() {
+	if [ "$(id -u)" = 0 ]; then
+		chmod 755 "$T"
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+	else
+		"$@"
+	fi
+}
+
+# hold_lock DB SECONDS: another process takes the database's write lock
+# and keeps it; returns once the lock is held. Its pid is in $LOCK_PID.
+hold_lock() {
+	rm -f "$T/locked"
+	/usr/bin/python3 - "$1" "$2" "$T/locked" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[3], "w").close()
+time.sleep(float(sys.argv[2]))
+db.execute("ROLLBACK")
+PY
+	LOCK_PID=$!
+	for _ in $(seq 100); do [ -e "$T/locked" ] && return 0; sleep 0.05; done
+	fail "could not take the lock"
+}
