@@ -489,8 +489,11 @@ int mq_sched_format(const char *tz, time_t t, const char *fmt, char *buf,
 	if (!ok)
 		return mq_err_perm(err, EX_SOFTWARE, "time %lld out of range",
 		    (long long)t);
-	if (n == 0 && fmt[0] != '\0' && buf[0] == '\0')
+	/* strftime leaves buf undefined when it runs out of room. */
+	if (n == 0 && fmt[0] != '\0') {
+		buf[0] = '\0';
 		return mq_err_perm(err, EX_SOFTWARE,
 		    "formatted time does not fit in %zu bytes", len);
+	}
 	return MQ_OK;
 }
