@@ -66,8 +66,11 @@ struct mq_conf_campaign {
 	int                  jitter;         /* percent, 0..100 */
 	int                  daily_limit;
 	int                  buffer;         /* planned items, default 20 */
-	int                  retry_attempts; /* retries after the first try */
-	char                *retry_backoff;  /* "60,300,900": seconds per retry */
+	int                  retry_attempts; /* retries after the first try, >= 1 */
+	char                *retry_backoff;  /* "60,300,900": seconds before each
+	                                        retry, exactly retry_attempts
+	                                        values (the config's last value
+	                                        repeated when it gives fewer) */
 	struct mq_conf_step *steps;
 	int                  n_steps;
 	int                  line;
@@ -98,6 +101,8 @@ int mq_conf_load(struct mq_conf **conf, const char *path, struct mq_err *err);
 void mq_conf_free(struct mq_conf *conf);
 
 /* Lookups by name; NULL when absent. The result points into conf. */
+const struct mq_conf_sender *mq_conf_sender(const struct mq_conf *conf,
+    const char *name);
 const struct mq_conf_campaign *mq_conf_campaign(const struct mq_conf *conf,
     const char *name);
 const struct mq_conf_mailbox *mq_conf_mailbox(const struct mq_conf *conf,
