@@ -232,19 +232,25 @@ void mq_db_remove(const char *path)
 	unlink(aux);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 int mq_db_begin(struct mq_db *db, struct mq_err *err)
 {
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	long long deadline = now_ms() + MQ_DB_BUSY_MS;
 	int rc;
 
-	/* The busy handler already waits MQ_DB_BUSY_MS; a few more tries
-	 * cover the cases where SQLite returns BUSY without calling it. */
-	for (int i = 0; i < 5; i++) {
-		rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-		if (rc != SQLITE_BUSY)
-			break;
+	/* The busy handler waits inside each try; the loop covers a BUSY
+	 * returned without it, and bounds the whole wait either way. */
+	while ((rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL)) == SQLITE_BUSY && now_ms() < deadline)
 		nanosleep(&pause, NULL);
-	}
 	return rc == SQLITE_OK ? MQ_OK : mq_db_fail(db, rc, "begin", err);
 }
 

@@ -60,7 +60,7 @@ sql mailq.db .dump | grep -qi password && fail "a password column in the schema"
 
 # bad configs change nothing and name the line
 snapshot mailq.db
-printf 'database = "mailq.db";\nsenders = ( { name = "anna" daily_limit = 1; } );\n' > mailq.conf
+printf 'database = "mailq.db";\nsenders = ( { name = "anna"; daily_limit = ; } );\n' > mailq.conf
 expect 78 mailq-init
 grep_err "mailq.conf:2"
 unchanged mailq.db
