@@ -28,31 +28,46 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 MAN      = $(wildcard man/*.[0-9])
 
+ifeq ($(V),1)
+Q =
+say = @:
+else
+Q = @
+say = @echo
+endif
+
 all: $(BINS)
 
 $(B)/lib $(B)/cmd $(B)/bin $(B)/tests:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
 $(B)/lib/schema_sql.c: schema.sql scripts/embed | $(B)/lib
-	sh scripts/embed mq_schema_sql < schema.sql > $@
+	$(say) "  GEN   $@"
+	$(Q)sh scripts/embed mq_schema_sql < schema.sql > $@
 
 $(B)/lib/%.o: $(B)/lib/%.c
-	$(CC) $(MQ_CFLAGS) -c -o $@ $<
+	$(say) "  CC    $<"
+	$(Q)$(CC) $(MQ_CFLAGS) -c -o $@ $<
 
 $(B)/lib/%.o: lib/%.c lib/*.h | $(B)/lib
-	$(CC) $(MQ_CFLAGS) -c -o $@ $<
+	$(say) "  CC    $<"
+	$(Q)$(CC) $(MQ_CFLAGS) -c -o $@ $<
 
 $(B)/libmailq.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(say) "  AR    $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/cmd/%.o: cmd/%.c cmd/cmdutil.h lib/*.h | $(B)/cmd
-	$(CC) $(MQ_CFLAGS) -c -o $@ $<
+	$(say) "  CC    $<"
+	$(Q)$(CC) $(MQ_CFLAGS) -c -o $@ $<
 
 $(B)/bin/%: $(B)/cmd/%.o $(CMD_UTIL) $(B)/libmailq.a | $(B)/bin
-	$(CC) $(MQ_CFLAGS) $(LDFLAGS) -o $@ $^ $(MQ_LIBS)
+	$(say) "  LD    $@"
+	$(Q)$(CC) $(MQ_CFLAGS) $(LDFLAGS) -o $@ $^ $(MQ_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libmailq.a | $(B)/tests
-	$(CC) $(MQ_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) $(LDFLAGS) -o $@ $< \
+	$(say) "  LD    $@"
+	$(Q)$(CC) $(MQ_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) $(LDFLAGS) -o $@ $< \
 	  $(B)/libmailq.a $(MQ_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 
 deps:
