@@ -1056,7 +1056,8 @@ static int load_variant(struct ctx *c, const config_setting_t *g,
 		return rc;
 	for (j = 0; j < i; j++)
 		if (strcmp(st->variants[j].letter, v->letter) == 0)
-			return bad(c, g, what, "letter %s is used twice in "
+			return bad(c, member(g, "letter") ? member(g, "letter") :
+			    g, what, "letter %s is used twice in "
 			    "this step (line %d)", v->letter,
 			    st->variants[j].line);
 	if ((rc = get_int(c, g, "weight", what, 1, 1, 1000000,
