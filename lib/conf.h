@@ -12,9 +12,10 @@
 
 enum mq_tls { MQ_TLS_NONE, MQ_TLS_STARTTLS, MQ_TLS_IMPLICIT };
 
+/* In every object, line is where its group's "{" is, for messages. */
 struct mq_conf_sender {
 	char *name;
-	int   daily_limit;
+	int   daily_limit;          /* default 100 */
 	int   line;
 };
 
@@ -23,7 +24,7 @@ struct mq_conf_mailbox {
 	char       *address;        /* checked address syntax */
 	char       *display_name;   /* "" when not set */
 	char       *sender;         /* name of a sender in the same config */
-	int         daily_limit;
+	int         daily_limit;    /* default 50 */
 	int         enabled;        /* default 1 */
 	char       *smtp;           /* smtp://host:port or smtps://host:port */
 	enum mq_tls tls;            /* default: implicit for smtps, else starttls */
@@ -64,7 +65,7 @@ struct mq_conf_campaign {
 	char                *extra_holidays; /* "YYYY-MM-DD,..." sorted, or "" */
 	int                  delay;          /* seconds between messages */
 	int                  jitter;         /* percent, 0..100 */
-	int                  daily_limit;
+	int                  daily_limit;    /* default 500 */
 	int                  buffer;         /* planned items, default 20 */
 	int                  retry_attempts; /* retries after the first try, >= 1 */
 	char                *retry_backoff;  /* "60,300,900": seconds before each
