@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 		cmd_usage(&cmd, "unknown command '%s'", verb);
 	if (strcmp(verb, "list") != 0 && name == NULL)
 		cmd_usage(&cmd, "%s: which campaign?", verb);
-	if (argc - optind > (name != NULL ? 2 : 1))
+	if (argc - optind > (strcmp(verb, "list") == 0 ? 1 : 2))
 		cmd_usage(&cmd, "unexpected argument '%s'", argv[argc - 1]);
 	cmd_ready(&cmd);
 	if ((rc = mq_clock_now(&now, &err)) != MQ_OK)

@@ -58,6 +58,7 @@ static int ready(struct mq_db *db, const struct mq_db_campaign *c,
 	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
 	    c->holidays, c->extra_holidays };
 	struct mq_db_campaign_counts k;
+	time_t from;
 	int rc;
 
 	if ((rc = mq_db_campaign_counts(db, c->id, 0, &k, err)) != MQ_OK)
@@ -70,7 +71,9 @@ static int ready(struct mq_db *db, const struct mq_db_campaign *c,
 		return mq_err_perm(err, EX_CONFIG, "campaign '%s': no usable "
 		    "mailbox (%d in rotation, all disabled or retired)",
 		    c->name, k.mailboxes);
-	if ((rc = mq_sched_next_open(&s, now, &res->first_send, err)) != MQ_OK) {
+	/* not before the pace allows: a resumed campaign keeps its gap */
+	from = c->next_send_at > now ? c->next_send_at : now;
+	if ((rc = mq_sched_next_open(&s, from, &res->first_send, err)) != MQ_OK) {
 		mq_err_prefix(err, "campaign '%s'", c->name);
 		return rc;
 	}

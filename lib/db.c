@@ -161,6 +161,20 @@ static int check_version(struct mq_db *db, struct mq_err *err)
 	    db->path, v, mq_db_schema_version());
 }
 
+/* WAL lets readers work while a tick writes. The -wal and -shm files are
+ * kept after the last writer closes, so that a user who may read but not
+ * write the directory can still read the database. */
+static int use_wal(struct mq_db *db, struct mq_err *err)
+{
+	int on = 1, rc;
+
+	rc = mq_db_exec(db, "PRAGMA journal_mode = WAL", err);
+	if (rc == MQ_OK)
+		rc = mq_db_exec(db, "PRAGMA synchronous = NORMAL", err);
+	sqlite3_file_control(db->h, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+	return rc;
+}
+
 static int set_pragmas(struct mq_db *db, enum mq_db_mode mode,
     struct mq_err *err)
 {
@@ -173,10 +187,9 @@ static int set_pragmas(struct mq_db *db, enum mq_db_mode mode,
 	if (sqlite3_db_readonly(db->h, "main") == 1)
 		return mq_err_perm(err, EX_CANTCREAT,
 		    "%s: database is read-only", db->path);
-	rc = mq_db_exec(db, "PRAGMA journal_mode = WAL", err);
-	if (rc == MQ_OK)
-		rc = mq_db_exec(db, "PRAGMA synchronous = NORMAL", err);
-	return rc;
+	/* a new database gets WAL once it holds the schema (mq_db_migrate),
+	 * so that a file that is not ours is never changed */
+	return mode == MQ_DB_CREATE ? MQ_OK : use_wal(db, err);
 }
 
 int mq_db_open(struct mq_db **out, const char *path, enum mq_db_mode mode,
@@ -200,6 +213,8 @@ int mq_db_open(struct mq_db **out, const char *path, enum mq_db_mode mode,
 	rc = sqlite3_open_v2(path, &db->h, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = mq_db_fail(db, rc, "open", err);
+		if (mode == MQ_DB_CREATE && err != NULL && err->ex == EX_NOINPUT)
+			err->ex = EX_CANTCREAT;
 		goto fail;
 	}
 	if ((rc = set_pragmas(db, mode, err)) != MQ_OK)
@@ -311,8 +326,8 @@ int mq_db_migrate(struct mq_db *db, int *from, int *to, struct mq_err *err)
 	if ((rc = mq_db_begin(db, err)) != MQ_OK)
 		return rc;
 	rc = migrate_locked(db, from, to, err);
-	if (rc == MQ_OK)
-		return mq_db_commit(db, err);
+	if (rc == MQ_OK && (rc = mq_db_commit(db, err)) == MQ_OK)
+		return use_wal(db, err);
 	mq_db_rollback(db);
 	return rc;
 }

@@ -27,8 +27,8 @@ static const struct kind {
 	const char *unseen;
 	const char *label;
 	const char *history;
-	const char *retire[2];
-	const char *remove[2];
+	const char *retire[3];
+	const char *remove[3];
 } kinds[MQ_KIND_N] = {
 	[MQ_KIND_SENDER] = { "sender",
 	    "SELECT id FROM sender WHERE NOT retired AND id NOT IN "
@@ -59,7 +59,9 @@ static const struct kind {
 	    { "UPDATE campaign SET retired = 1, status = 'stopped', "
 	      "status_at = ?2 WHERE id = ?1",
 	      "UPDATE queue SET status = 'cancelled', updated_at = ?2 "
-	      "WHERE campaign_id = ?1 AND status = 'pending'" },
+	      "WHERE campaign_id = ?1 AND status = 'pending'",
+	      "UPDATE campaign_lead SET status = 'cancelled', updated_at = ?2 "
+	      "WHERE campaign_id = ?1 AND status IN ('queued', 'active')" },
 	    { "DELETE FROM campaign WHERE id = ?1", NULL } },
 	[MQ_KIND_STEP] = { "step",
 	    "SELECT s.id FROM step s JOIN campaign c ON c.id = s.campaign_id "
@@ -349,7 +351,7 @@ static int sweep_one(struct apply *a, const struct kind *k, enum mq_db_kind i,
 		    "history; keep it, or run with --force to retire it", label);
 	}
 	sqls = history ? k->retire : k->remove;
-	for (int j = 0; rc == MQ_OK && j < 2 && sqls[j] != NULL; j++)
+	for (int j = 0; rc == MQ_OK && j < 3 && sqls[j] != NULL; j++)
 		rc = run(a, sqls[j], NULL, NULL, "II", id, (sqlite3_int64)a->now);
 	if (history)
 		a->ch->retired[i]++;

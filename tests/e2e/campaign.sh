@@ -20,6 +20,7 @@ grep_err "unknown command 'launch'"
 expect 64 mailq-campaign start
 grep_err "which campaign"
 expect 64 mailq-campaign show q4 extra
+expect 64 mailq-campaign list extra
 expect 0 mailq-campaign --help
 grep_out "usage: mailq-campaign"
 
@@ -58,10 +59,10 @@ expect 0 mailq-campaign -q start q4
 [ -s "$T/out" ] && fail "-q printed"; ok
 
 # the window is considered: a holiday and an open window
-sql mailq.db "UPDATE campaign SET status = 'draft'"
+sql mailq.db "UPDATE campaign SET status = 'draft', next_send_at = 0"
 MAILQ_NOW=2026-11-11T10:00:00Z expect 0 mailq-campaign start q4
 grep_out "first message at Thu 2026-11-12 09:00 CET"
-sql mailq.db "UPDATE campaign SET status = 'draft'"
+sql mailq.db "UPDATE campaign SET status = 'draft', next_send_at = 0"
 MAILQ_NOW=2026-11-24T09:00:00Z expect 0 mailq-campaign start q4
 grep_out "window open"
 
@@ -76,6 +77,10 @@ grep_err "is paused; cannot start it"
 unchanged mailq.db
 expect 0 mailq-campaign resume q4
 grep_out "paused -> scheduled"
+# a resumed campaign keeps its pace: not before its next send time
+sql mailq.db "UPDATE campaign SET status = 'paused', next_send_at = 1795513500"
+MAILQ_NOW=2026-11-24T09:00:00Z expect 0 mailq-campaign resume q4
+grep_out "first message at Tue 2026-11-24 10:45 CET \(in 45 min\)"
 expect 0 mailq-campaign resume q4
 grep_out "already scheduled"
 sql mailq.db "INSERT INTO queue (campaign_id, lead_id, step, scheduled_at, updated_at)
@@ -103,8 +108,13 @@ grep_out "^leads +2"
 # read-only and locked databases
 sql mailq.db "UPDATE campaign SET status = 'paused'"
 snapshot mailq.db
+# the sqlite3 shell removes the -wal and -shm files; a mailq writer keeps them
+expect 0 mailq-init -q
 chmod 644 mailq.conf; chmod 444 mailq.db
 expect 73 unprivileged mailq-campaign resume q4
+# reading needs no write permission, even in WAL mode
+expect 0 unprivileged mailq-campaign show q4
+grep_out "^status +paused"
 unchanged mailq.db
 chmod 644 mailq.db
 hold_lock mailq.db 8
