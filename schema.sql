@@ -120,7 +120,7 @@ CREATE TABLE queue (
   claim_pid    INTEGER,
   claim_start  INTEGER,                         -- owner's process start time
   claimed_at   INTEGER,
-  phase        TEXT CHECK (phase IN ('claimed', 'connect', 'data', 'done')),
+  phase        TEXT CHECK (phase IN ('claimed', 'data', 'done')),
   last_error   TEXT,
   updated_at   INTEGER NOT NULL,
   UNIQUE (campaign_id, lead_id, step)
@@ -176,5 +176,12 @@ CREATE TABLE suppression (
   reason     TEXT    NOT NULL,
   created_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- Facts about this database: 'salt' makes its Message-IDs its own.
+CREATE TABLE meta (
+  key   TEXT NOT NULL PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('salt', lower(hex(randomblob(8))));
 
 PRAGMA user_version = 1;

@@ -113,6 +113,85 @@ int mq_db_bind(sqlite3_stmt *st, const char *fmt, ...)
 	return rc;
 }
 
+int mq_db_stmt(struct mq_db *db, const char *sql, sqlite3_stmt **st,
+    struct mq_err *err)
+{
+	int i, rc;
+
+	for (i = 0; i < MQ_DB_CACHE && db->cache_sql[i] != NULL; i++)
+		if (db->cache_sql[i] == sql) {
+			*st = db->cache_st[i];
+			sqlite3_reset(*st);
+			sqlite3_clear_bindings(*st);
+			return MQ_OK;
+		}
+	rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return mq_db_fail(db, rc, "prepare", err);
+	if (i < MQ_DB_CACHE) {
+		db->cache_sql[i] = sql;
+		db->cache_st[i] = *st;
+	}
+	return MQ_OK;   /* a full cache only costs speed */
+}
+
+void mq_db_release(struct mq_db *db, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < MQ_DB_CACHE && db->cache_sql[i] != NULL; i++)
+		if (db->cache_st[i] == st) {
+			sqlite3_reset(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+static int vget(struct mq_db *db, struct mq_err *err, sqlite3_int64 *v,
+    int *found, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	if ((sr = mq_db_vbind(st, fmt, ap)) == SQLITE_OK)
+		sr = sqlite3_step(st);
+	if (found != NULL)
+		*found = sr == SQLITE_ROW;
+	if (sr == SQLITE_ROW && v != NULL)
+		*v = sqlite3_column_int64(st, 0);
+	rc = sr == SQLITE_ROW || sr == SQLITE_DONE ? MQ_OK :
+	    mq_db_fail(db, sr, "query", err);
+	mq_db_release(db, st);
+	return rc;
+}
+
+int mq_db_run(struct mq_db *db, struct mq_err *err, const char *sql,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vget(db, err, NULL, NULL, sql, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int mq_db_get(struct mq_db *db, struct mq_err *err, sqlite3_int64 *v,
+    int *found, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vget(db, err, v, found, sql, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 static int user_version(struct mq_db *db, int *v, struct mq_err *err)
 {
 	sqlite3_stmt *st;
@@ -232,6 +311,8 @@ void mq_db_close(struct mq_db *db)
 {
 	if (db == NULL)
 		return;
+	for (int i = 0; i < MQ_DB_CACHE; i++)
+		sqlite3_finalize(db->cache_st[i]);
 	sqlite3_close_v2(db->h);
 	free(db);
 }

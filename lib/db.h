@@ -18,9 +18,13 @@ enum mq_db_mode {
 	MQ_DB_CREATE    /* create if missing; the caller runs mq_db_migrate */
 };
 
+#define MQ_DB_CACHE 48
+
 struct mq_db {
-	sqlite3 *h;
-	char     path[4096];
+	sqlite3      *h;
+	char          path[4096];
+	const char   *cache_sql[MQ_DB_CACHE];   /* statements by their SQL text */
+	sqlite3_stmt *cache_st[MQ_DB_CACHE];
 };
 
 /* How long one statement or BEGIN IMMEDIATE waits for a lock, in ms. */
@@ -63,6 +67,26 @@ int mq_db_exec(struct mq_db *db, const char *sql, struct mq_err *err);
 /* Prepares sql into *st. */
 int mq_db_prepare(struct mq_db *db, const char *sql, sqlite3_stmt **st,
     struct mq_err *err);
+
+/* A prepared statement for sql, kept for the life of db: sql must be a
+ * string constant (it is looked up by address). It comes back reset with
+ * its bindings cleared. Give it back with mq_db_release, never finalize. */
+int mq_db_stmt(struct mq_db *db, const char *sql, sqlite3_stmt **st,
+    struct mq_err *err);
+
+/* Resets st (from mq_db_stmt), so it holds no lock; NULL is fine. */
+void mq_db_release(struct mq_db *db, sqlite3_stmt *st);
+
+/* Runs the cached statement sql, bound from fmt (see mq_db_bind), to
+ * completion. sqlite3_changes(db->h) tells how many rows it changed. */
+int mq_db_run(struct mq_db *db, struct mq_err *err, const char *sql,
+    const char *fmt, ...);
+
+/* Runs the cached statement sql bound from fmt and stores its first row's
+ * first column in *v (when there is a row). *found (may be NULL) says
+ * whether there was one. */
+int mq_db_get(struct mq_db *db, struct mq_err *err, sqlite3_int64 *v,
+    int *found, const char *sql, const char *fmt, ...);
 
 /* Binds values to st from parameter 1 on, one per letter of fmt:
  * 'i' int, 'I' sqlite3_int64, 's' const char * (NULL binds NULL). Returns a

@@ -1,0 +1,143 @@
+/*
+ * The queue's SQL: planning, the claim, the data phase and the outcome.
+ * The claim is one BEGIN IMMEDIATE transaction that checks and advances
+ * everything overlapping runs must see (the campaign's pace, the day's
+ * counts of campaign, sender and mailbox, the round-robin cursor), inserts
+ * the message's send_log row under its UNIQUE (campaign, lead, step) index
+ * and moves the queue item to 'sending' with its owner. The outcome is a
+ * second transaction, guarded by the claim it closes. No network I/O ever
+ * happens inside these transactions: the caller sends between them.
+ */
+#ifndef MQ_DB_QUEUE_H
+#define MQ_DB_QUEUE_H
+
+#include <time.h>
+
+#include "db.h"
+#include "err.h"
+
+/* Who holds a claim: enough for mailq-reclaim to tell if it is alive. */
+struct mq_owner {
+	char      host[256];
+	long      pid;
+	long long start;          /* process start time, clock ticks since boot */
+};
+
+/* A campaign as the tick needs it. */
+struct mq_db_run_campaign {
+	sqlite3_int64 id;
+	char          name[64];
+	char          status[16];
+	char          timezone[64];
+	char          holidays[16];
+	char         *extra_holidays;     /* malloc'd */
+	int           days, start_min, end_min;
+	int           delay, jitter, daily_limit, buffer;
+	int           retry_attempts;
+	int           backoff[32];        /* seconds before retry i + 1 */
+	time_t        next_send_at;
+};
+
+/* Campaigns that may send (scheduled or running, not retired), or just
+ * the one named only (NULL: all). *out is malloc'd (free each
+ * extra_holidays and the array). */
+int mq_db_run_campaigns(struct mq_db *db, const char *only,
+    struct mq_db_run_campaign **out, int *n, struct mq_err *err);
+
+/* scheduled -> running. */
+int mq_db_set_running(struct mq_db *db, sqlite3_int64 campaign,
+    time_t now, struct mq_err *err);
+
+/* Keeps up to buffer first-step items pending: queued leads get their
+ * variant (chosen once, weighted, stable for a lead) and a queue item due
+ * from now; suppressed leads are skipped and their items cancelled. Marks
+ * the campaign completed when nothing is left. *planned gets the number of
+ * new items, *completed whether it ended. One transaction. */
+int mq_db_plan(struct mq_db *db, sqlite3_int64 campaign, time_t now,
+    int *planned, int *completed, struct mq_err *err);
+
+enum mq_claim_status {
+	MQ_CLAIM_OK,          /* claimed: see struct mq_claim */
+	MQ_CLAIM_NONE,        /* nothing due */
+	MQ_CLAIM_PACE,        /* the campaign's next send time is later */
+	MQ_CLAIM_LIMIT,       /* campaign or sender at the day's limit */
+	MQ_CLAIM_NO_MAILBOX,  /* every mailbox at its limit, disabled or failing */
+	MQ_CLAIM_DUPLICATE,   /* the send log already has this message: skipped */
+	MQ_CLAIM_GONE         /* the campaign is no longer scheduled or running */
+};
+
+struct mq_claim_req {
+	sqlite3_int64          campaign;
+	time_t                 now;
+	time_t                 day_start;   /* local midnight in the campaign's zone */
+	int                    gap;         /* seconds to the next send: delay ± jitter */
+	const struct mq_owner *owner;
+	const sqlite3_int64   *skip;        /* mailboxes failing in this run */
+	int                    n_skip;
+};
+
+struct mq_claim {
+	sqlite3_int64 queue_id, send_log_id, attempt_id;
+	sqlite3_int64 lead_id, variant_id, mailbox_id;
+	int           step;
+	int           attempts;             /* tries so far, this one included */
+	char          mailbox[64];
+	char          email[320];
+};
+
+/* The claim (see above). With dry_run the transaction is rolled back: the
+ * result says what would have been claimed and nothing changes. */
+int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
+    enum mq_claim_status *status, struct mq_claim *c, struct mq_err *err);
+
+/* What a claimed message is made of, read outside any transaction. All
+ * strings malloc'd; free with mq_db_parts_free. */
+struct mq_db_parts {
+	char  *subject, *text, *html;        /* the variant's templates */
+	char **names, **values;              /* the lead's fields, email included */
+	int    n_fields;
+	char  *prev_message_id;              /* previous step's, or NULL */
+	char  *salt;                         /* this database's Message-ID salt */
+};
+int mq_db_parts(struct mq_db *db, const struct mq_claim *c,
+    sqlite3_int64 campaign, struct mq_db_parts *p, struct mq_err *err);
+void mq_db_parts_free(struct mq_db_parts *p);
+
+/* The next step after step, if any: *wait_days >= 0, else -1. */
+int mq_db_next_step(struct mq_db *db, sqlite3_int64 campaign, int step,
+    int *wait_days, struct mq_err *err);
+
+/* Just before the first body byte: phase 'data' and the Message-ID, in a
+ * transaction of its own, guarded by the claim. MQ_PERM if the claim is no
+ * longer ours; the caller must then not send. */
+int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_owner *owner, const char *message_id, time_t now,
+    struct mq_err *err);
+
+enum mq_outcome {
+	MQ_OUT_SENT,       /* delivered */
+	MQ_OUT_RETRY,      /* temporary: back to pending at retry_at */
+	MQ_OUT_FAILED,     /* permanent, or out of retries */
+	MQ_OUT_BOUNCED,    /* recipient refused: suppressed, follow-ups cancelled */
+	MQ_OUT_MAILBOX,    /* the mailbox failed: back to pending, not counted */
+	MQ_OUT_UNKNOWN     /* may have been delivered: never resent automatically */
+};
+
+struct mq_result {
+	enum mq_outcome outcome;
+	int             code;          /* SMTP reply code or 0 */
+	const char     *reply;         /* reply or error text */
+	time_t          now;
+	time_t          retry_at;      /* MQ_OUT_RETRY */
+	time_t          followup_at;   /* MQ_OUT_SENT: next step due, 0 if none */
+};
+
+/* Records the outcome of claim c in one transaction, guarded by the claim
+ * still being ours. *stale = 1 if it was not (someone reclaimed it): then
+ * nothing changes. MQ_OUT_MAILBOX also marks the mailbox failing with the
+ * reply (never a secret); MQ_OUT_SENT clears that mark. */
+int mq_db_record(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_owner *owner, const struct mq_result *r, int *stale,
+    struct mq_err *err);
+
+#endif
