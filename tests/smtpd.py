@@ -268,7 +268,10 @@ class Server(SMTP):
 		await super()._handle_client()
 
 	def connection_lost(self, error):
-		self.store.event(self.conn, "close", sync=False)
+		# A sender killed mid-message shows as a close in a transaction.
+		env = self.envelope
+		self.store.event(self.conn, "close", sync=False,
+		    in_transaction=bool(env and env.mail_from))
 		super().connection_lost(error)
 
 	async def push(self, status):

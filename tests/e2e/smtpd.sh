@@ -193,10 +193,16 @@ smtpd_faults '{"slow_data": 1}'
 expect 0 client "$T/m.eml"
 at_least 1
 eq 1 "$(smtpd_events slow_data)" "slow_data events"
+cut() { grep -c '"in_transaction": true' "$SMTP_DIR/events.jsonl"; }
+before=$(cut)
+expect 1 client --timeout 0.3 "$T/m.eml"
+grep_out '^error (TimeoutError|SMTPServerDisconnected)'
+for _ in $(seq 40); do [ "$(cut)" -gt "$before" ] && break; sleep 0.05; done
+eq $((before + 1)) "$(cut)" "closes in a transaction"
 smtpd_faults '{"reply_delay": 0.1}'
 expect 0 client "$T/m.eml"
 at_least 0.7
-eq 10 "$(smtpd_count)" "messages"
+eq 10 "$(smtpd_count)" "messages (not the one cut off in DATA)"
 
 # AUTH required: none, wrong, PLAIN, LOGIN, and curl both ways.
 smtpd_faults '{"auth": {"user": "anna", "password": "s3cret"}}'
