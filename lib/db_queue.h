@@ -77,6 +77,7 @@ struct mq_claim_req {
 };
 
 struct mq_claim {
+	sqlite3_int64 campaign;
 	sqlite3_int64 queue_id, send_log_id, attempt_id;
 	sqlite3_int64 lead_id, variant_id, mailbox_id;
 	int           step;

@@ -1,0 +1,778 @@
+/*
+ * The queue's SQL: see db_queue.h. Every write here is one short
+ * transaction; every status change is guarded by the status (and, for a
+ * claim, the owner) it was decided on, so that overlapping runs and
+ * mailq-reclaim cannot both act on one message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "db_queue.h"
+
+/* Attempts that count against a day's limit: those that reached, or may
+ * have reached, the recipient's server. */
+#define COUNTED "(outcome IS NULL OR outcome IN " \
+	"('sent', 'unknown', 'bounced', 'permanent'))"
+
+static void copy_col(sqlite3_stmt *st, int i, char *buf, size_t len)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	snprintf(buf, len, "%s", s != NULL ? (const char *)s : "");
+}
+
+static void parse_backoff(struct mq_db_run_campaign *c, const char *s)
+{
+	int n = 0, last = 60;
+	char *end;
+
+	while (s != NULL && *s != '\0' && n < 32) {
+		last = (int)strtol(s, &end, 10);
+		c->backoff[n++] = last;
+		s = *end == ',' ? end + 1 : end;
+		if (end == s && *s != '\0')
+			break;
+	}
+	while (n < 32)
+		c->backoff[n++] = last;
+}
+
+static void read_run_campaign(sqlite3_stmt *st, struct mq_db_run_campaign *c)
+{
+	c->id = sqlite3_column_int64(st, 0);
+	copy_col(st, 1, c->name, sizeof c->name);
+	copy_col(st, 2, c->status, sizeof c->status);
+	copy_col(st, 3, c->timezone, sizeof c->timezone);
+	copy_col(st, 4, c->holidays, sizeof c->holidays);
+	c->extra_holidays = strdup(sqlite3_column_text(st, 5) != NULL ?
+	    (const char *)sqlite3_column_text(st, 5) : "");
+	c->days = sqlite3_column_int(st, 6);
+	c->start_min = sqlite3_column_int(st, 7);
+	c->end_min = sqlite3_column_int(st, 8);
+	c->delay = sqlite3_column_int(st, 9);
+	c->jitter = sqlite3_column_int(st, 10);
+	c->daily_limit = sqlite3_column_int(st, 11);
+	c->buffer = sqlite3_column_int(st, 12);
+	c->retry_attempts = sqlite3_column_int(st, 13);
+	parse_backoff(c, (const char *)sqlite3_column_text(st, 14));
+	c->next_send_at = sqlite3_column_int64(st, 15);
+}
+
+int mq_db_run_campaigns(struct mq_db *db, const char *only,
+    struct mq_db_run_campaign **out, int *n, struct mq_err *err)
+{
+	static const char sql[] = "SELECT id, name, status, timezone, "
+	    "holidays, extra_holidays, days, start_min, end_min, delay, jitter, "
+	    "daily_limit, buffer, retry_attempts, retry_backoff, next_send_at "
+	    "FROM campaign WHERE NOT retired AND status IN ('scheduled', "
+	    "'running') AND (?1 IS NULL OR name = ?1) ORDER BY name";
+	struct mq_db_run_campaign *v = NULL, *more;
+	sqlite3_stmt *st;
+	int cap = 0, rc, sr;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "s", only);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((more = realloc(v, cap * sizeof *v)) == NULL) {
+				rc = mq_err_perm(err, EX_OSERR, "out of memory");
+				break;
+			}
+			v = more;
+		}
+		memset(&v[*n], 0, sizeof v[*n]);
+		read_run_campaign(st, &v[(*n)++]);
+	}
+	if (rc == MQ_OK && sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "read campaigns", err);
+	mq_db_release(db, st);
+	*out = v;
+	return rc;
+}
+
+int mq_db_set_running(struct mq_db *db, sqlite3_int64 campaign,
+    time_t now, struct mq_err *err)
+{
+	return mq_db_run(db, err, "UPDATE campaign SET status = 'running', "
+	    "status_at = ?2 WHERE id = ?1 AND status = 'scheduled'", "II",
+	    campaign, (sqlite3_int64)now);
+}
+
+/* A lead's variant: weighted, chosen from a hash of campaign and lead so a
+ * rerun picks the same. */
+static unsigned long long mix(sqlite3_int64 a, sqlite3_int64 b)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	sqlite3_int64 v[2] = { a, b };
+	const unsigned char *p = (const unsigned char *)v;
+
+	for (size_t i = 0; i < sizeof v; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h ^ h >> 29;
+}
+
+struct variants {
+	sqlite3_int64 id[26];
+	char          letter[26][4];
+	int           weight[26];
+	int           n, total;
+};
+
+static int load_variants(struct mq_db *db, sqlite3_int64 campaign,
+    struct variants *v, struct mq_err *err)
+{
+	static const char sql[] = "SELECT v.id, v.letter, v.weight FROM "
+	    "variant v JOIN step s ON s.id = v.step_id WHERE s.campaign_id = ?1 "
+	    "AND s.number = 0 AND NOT s.retired AND NOT v.retired "
+	    "ORDER BY v.letter";
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	memset(v, 0, sizeof *v);
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "I", campaign);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW && v->n < 26) {
+		v->id[v->n] = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, v->letter[v->n], sizeof v->letter[v->n]);
+		v->weight[v->n] = sqlite3_column_int(st, 2);
+		v->total += v->weight[v->n++];
+	}
+	if (sr != SQLITE_DONE && sr != SQLITE_ROW)
+		rc = mq_db_fail(db, sr, "read variants", err);
+	mq_db_release(db, st);
+	if (rc == MQ_OK && v->n == 0)
+		rc = mq_err_perm(err, EX_CONFIG, "campaign has no variant for "
+		    "its first step; check the config and run mailq-init");
+	return rc;
+}
+
+static int pick(const struct variants *v, sqlite3_int64 campaign,
+    sqlite3_int64 lead)
+{
+	unsigned long long r = mix(campaign, lead) % (unsigned)v->total;
+	int i;
+
+	for (i = 0; i < v->n - 1 && r >= (unsigned)v->weight[i]; i++)
+		r -= v->weight[i];
+	return i;
+}
+
+/* Leads that are on the suppression list leave the campaign's queue. */
+static int drop_suppressed(struct mq_db *db, sqlite3_int64 campaign,
+    time_t now, struct mq_err *err)
+{
+	int rc;
+
+	rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
+	    "last_error = 'suppressed', updated_at = ?2 WHERE campaign_id = ?1 "
+	    "AND status = 'pending' AND lead_id IN (SELECT l.id FROM "
+	    "suppression s JOIN lead l ON l.email = s.email)", "II", campaign,
+	    (sqlite3_int64)now);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE campaign_lead SET status = "
+		    "'skipped', updated_at = ?2 WHERE campaign_id = ?1 AND status "
+		    "IN ('queued', 'active') AND lead_id IN (SELECT l.id FROM "
+		    "suppression s JOIN lead l ON l.email = s.email) AND NOT EXISTS "
+		    "(SELECT 1 FROM queue q WHERE q.campaign_id = ?1 AND "
+		    "q.lead_id = campaign_lead.lead_id AND q.status = 'sending')",
+		    "II", campaign, (sqlite3_int64)now);
+	return rc;
+}
+
+static int plan_leads(struct mq_db *db, sqlite3_int64 campaign, time_t now,
+    int need, const struct variants *v, int *planned, struct mq_err *err)
+{
+	static const char sql[] = "SELECT lead_id FROM campaign_lead WHERE "
+	    "campaign_id = ?1 AND status = 'queued' ORDER BY lead_id LIMIT ?2";
+	sqlite3_int64 *leads;
+	sqlite3_stmt *st;
+	int n = 0, rc, sr, i;
+
+	if ((leads = calloc(need, sizeof *leads)) == NULL)
+		return mq_err_perm(err, EX_OSERR, "out of memory");
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		goto out;
+	mq_db_bind(st, "Ii", campaign, need);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW && n < need)
+		leads[n++] = sqlite3_column_int64(st, 0);
+	if (sr != SQLITE_DONE && sr != SQLITE_ROW)
+		rc = mq_db_fail(db, sr, "read leads", err);
+	mq_db_release(db, st);
+	for (int k = 0; rc == MQ_OK && k < n; k++) {
+		i = pick(v, campaign, leads[k]);
+		rc = mq_db_run(db, err, "INSERT INTO queue (campaign_id, lead_id, "
+		    "step, variant_id, scheduled_at, updated_at) VALUES (?1, ?2, 0, "
+		    "?3, ?4, ?4) ON CONFLICT DO NOTHING", "IIII", campaign,
+		    leads[k], v->id[i], (sqlite3_int64)now);
+		if (rc == MQ_OK)
+			rc = mq_db_run(db, err, "UPDATE campaign_lead SET status = "
+			    "'active', variant = ?3, updated_at = ?4 WHERE "
+			    "campaign_id = ?1 AND lead_id = ?2", "IIsI", campaign,
+			    leads[k], v->letter[i], (sqlite3_int64)now);
+	}
+	*planned = rc == MQ_OK ? n : 0;
+out:
+	free(leads);
+	return rc;
+}
+
+static int plan_locked(struct mq_db *db, sqlite3_int64 campaign, time_t now,
+    int *planned, int *completed, struct mq_err *err)
+{
+	sqlite3_int64 buffer = 0, left = 1;
+	struct variants v;
+	int rc;
+
+	if ((rc = drop_suppressed(db, campaign, now, err)) != MQ_OK)
+		return rc;
+	rc = mq_db_get(db, err, &buffer, NULL, "SELECT buffer - (SELECT "
+	    "count(*) FROM queue WHERE campaign_id = ?1 AND status = 'pending') "
+	    "FROM campaign WHERE id = ?1", "I", campaign);
+	if (rc == MQ_OK && buffer > 0 &&
+	    (rc = load_variants(db, campaign, &v, err)) == MQ_OK)
+		rc = plan_leads(db, campaign, now, (int)buffer, &v, planned, err);
+	if (rc == MQ_OK)
+		rc = mq_db_get(db, err, &left, NULL, "SELECT EXISTS (SELECT 1 "
+		    "FROM queue WHERE campaign_id = ?1 AND status IN ('pending', "
+		    "'sending')) OR EXISTS (SELECT 1 FROM campaign_lead WHERE "
+		    "campaign_id = ?1 AND status = 'queued')", "I", campaign);
+	if (rc == MQ_OK && !left) {
+		rc = mq_db_run(db, err, "UPDATE campaign SET status = 'completed', "
+		    "status_at = ?2 WHERE id = ?1 AND status IN ('scheduled', "
+		    "'running')", "II", campaign, (sqlite3_int64)now);
+		*completed = sqlite3_changes(db->h) > 0;
+	}
+	return rc;
+}
+
+int mq_db_plan(struct mq_db *db, sqlite3_int64 campaign, time_t now,
+    int *planned, int *completed, struct mq_err *err)
+{
+	int rc;
+
+	*planned = *completed = 0;
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		return rc;
+	rc = plan_locked(db, campaign, now, planned, completed, err);
+	if (rc == MQ_OK)
+		return mq_db_commit(db, err);
+	mq_db_rollback(db);
+	return rc;
+}
+
+/* The campaign's and its sender's counts against their limits. */
+static int limits_ok(struct mq_db *db, const struct mq_claim_req *q,
+    int *ok, struct mq_err *err)
+{
+	sqlite3_int64 v = 0;
+	int rc;
+
+	rc = mq_db_get(db, err, &v, NULL, "SELECT (SELECT count(*) FROM "
+	    "attempt WHERE campaign_id = ?1 AND started_at >= ?2 AND " COUNTED
+	    ") < c.daily_limit AND (SELECT count(*) FROM attempt WHERE "
+	    "sender_id = c.sender_id AND started_at >= ?2 AND " COUNTED
+	    ") < s.daily_limit FROM campaign c JOIN sender s ON "
+	    "s.id = c.sender_id WHERE c.id = ?1", "II", q->campaign,
+	    (sqlite3_int64)q->day_start);
+	*ok = v != 0;
+	return rc;
+}
+
+static int skipped(const struct mq_claim_req *q, sqlite3_int64 mailbox)
+{
+	for (int i = 0; i < q->n_skip; i++)
+		if (q->skip[i] == mailbox)
+			return 1;
+	return 0;
+}
+
+/* Round robin: the first usable mailbox after the cursor, wrapping.
+ * *pos gets its position, -1 if none. */
+static int pick_mailbox(struct mq_db *db, const struct mq_claim_req *q,
+    sqlite3_int64 cursor, struct mq_claim *c, int *pos, struct mq_err *err)
+{
+	static const char sql[] = "SELECT m.id, m.name, cm.position, "
+	    "(SELECT count(*) FROM attempt a WHERE a.mailbox_id = m.id AND "
+	    "a.started_at >= ?2 AND " COUNTED ") < m.daily_limit "
+	    "FROM campaign_mailbox cm JOIN mailbox m ON m.id = cm.mailbox_id "
+	    "WHERE cm.campaign_id = ?1 AND m.enabled AND NOT m.retired "
+	    "ORDER BY cm.position > ?3 DESC, cm.position";
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	*pos = -1;
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "III", q->campaign, (sqlite3_int64)q->day_start, cursor);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!sqlite3_column_int(st, 3) ||
+		    skipped(q, sqlite3_column_int64(st, 0)))
+			continue;
+		c->mailbox_id = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, c->mailbox, sizeof c->mailbox);
+		*pos = sqlite3_column_int(st, 2);
+		break;
+	}
+	if (sr != SQLITE_ROW && sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "pick mailbox", err);
+	mq_db_release(db, st);
+	return rc;
+}
+
+/* The oldest due item of the campaign whose lead is not suppressed. */
+static int pick_item(struct mq_db *db, const struct mq_claim_req *q,
+    struct mq_claim *c, int *found, struct mq_err *err)
+{
+	static const char sql[] = "SELECT q.id, q.lead_id, q.step, "
+	    "q.attempts, l.email FROM queue q JOIN lead l ON l.id = q.lead_id "
+	    "WHERE q.campaign_id = ?1 AND q.status = 'pending' AND "
+	    "q.scheduled_at <= ?2 AND NOT EXISTS (SELECT 1 FROM suppression s "
+	    "WHERE s.email = l.email) ORDER BY q.scheduled_at, q.id LIMIT 1";
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "II", q->campaign, (sqlite3_int64)q->now);
+	sr = sqlite3_step(st);
+	*found = sr == SQLITE_ROW;
+	if (sr == SQLITE_ROW) {
+		c->queue_id = sqlite3_column_int64(st, 0);
+		c->lead_id = sqlite3_column_int64(st, 1);
+		c->step = sqlite3_column_int(st, 2);
+		c->attempts = sqlite3_column_int(st, 3) + 1;
+		copy_col(st, 4, c->email, sizeof c->email);
+	} else if (sr != SQLITE_DONE) {
+		rc = mq_db_fail(db, sr, "pick item", err);
+	}
+	mq_db_release(db, st);
+	return rc;
+}
+
+/* The message's one slot in the send log: a new row, or a retry's row
+ * taken back from 'retry'. *dup = 1 if the log already holds the message
+ * in any other state. */
+static int take_slot(struct mq_db *db, const struct mq_claim_req *q,
+    struct mq_claim *c, int *dup, struct mq_err *err)
+{
+	sqlite3_int64 id = 0;
+	int found, rc;
+
+	*dup = 0;
+	rc = mq_db_get(db, err, &id, &found, "SELECT id FROM send_log WHERE "
+	    "campaign_id = ?1 AND lead_id = ?2 AND step = ?3", "IIi",
+	    q->campaign, c->lead_id, c->step);
+	if (rc == MQ_OK && found) {
+		rc = mq_db_run(db, err, "UPDATE send_log SET status = 'sending', "
+		    "mailbox_id = ?2, variant_id = ?3, claimed_at = ?4 "
+		    "WHERE id = ?1 AND status = 'retry'", "IIII", id,
+		    c->mailbox_id, c->variant_id, (sqlite3_int64)q->now);
+		*dup = rc == MQ_OK && sqlite3_changes(db->h) == 0;
+	} else if (rc == MQ_OK) {
+		rc = mq_db_get(db, err, &id, NULL, "INSERT INTO send_log "
+		    "(campaign_id, lead_id, step, variant_id, mailbox_id, status, "
+		    "claimed_at) VALUES (?1, ?2, ?3, ?4, ?5, 'sending', ?6) "
+		    "RETURNING id", "IIiIII", q->campaign, c->lead_id, c->step,
+		    c->variant_id, c->mailbox_id, (sqlite3_int64)q->now);
+		if (rc != MQ_OK && sqlite3_extended_errcode(db->h) ==
+		    SQLITE_CONSTRAINT_UNIQUE) {
+			*dup = 1;      /* the UNIQUE index refused a second row */
+			rc = MQ_OK;
+		}
+	}
+	c->send_log_id = id;
+	return rc;
+}
+
+/* Takes the item: owner, attempt count, variant (kept, or the lead's
+ * letter for this step when its variant was retired). */
+static int take_item(struct mq_db *db, const struct mq_claim_req *q,
+    struct mq_claim *c, int *taken, struct mq_err *err)
+{
+	const struct mq_owner *o = q->owner;
+	int found, rc;
+
+	rc = mq_db_get(db, err, &c->variant_id, &found, "UPDATE queue SET "
+	    "status = 'sending', attempts = attempts + 1, mailbox_id = ?3, "
+	    "claim_host = ?4, claim_pid = ?5, claim_start = ?6, claimed_at = ?2, "
+	    "phase = 'claimed', updated_at = ?2, variant_id = coalesce("
+	    "variant_id, (SELECT v.id FROM variant v JOIN step s ON "
+	    "s.id = v.step_id JOIN campaign_lead cl ON cl.campaign_id = "
+	    "s.campaign_id WHERE s.campaign_id = queue.campaign_id AND "
+	    "s.number = queue.step AND cl.lead_id = queue.lead_id AND NOT "
+	    "v.retired ORDER BY v.letter = cl.variant DESC, v.letter LIMIT 1)) "
+	    "WHERE id = ?1 AND status = 'pending' RETURNING variant_id",
+	    "IIIsII", c->queue_id, (sqlite3_int64)q->now, c->mailbox_id,
+	    o->host, (sqlite3_int64)o->pid, (sqlite3_int64)o->start);
+	*taken = rc == MQ_OK && found;
+	return rc;
+}
+
+static int record_duplicate(struct mq_db *db, const struct mq_claim *c,
+    time_t now, struct mq_err *err)
+{
+	return mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
+	    "last_error = 'already in the send log', updated_at = ?2 "
+	    "WHERE id = ?1 AND status = 'pending'", "II", c->queue_id,
+	    (sqlite3_int64)now);
+}
+
+static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
+    enum mq_claim_status *status, struct mq_claim *c, struct mq_err *err)
+{
+	sqlite3_int64 next = 0, cursor = 0, sender = 0;
+	int found, ok, pos, dup, taken, rc;
+
+	rc = mq_db_get(db, err, &next, &found, "SELECT next_send_at FROM "
+	    "campaign WHERE id = ?1 AND NOT retired AND status IN "
+	    "('scheduled', 'running')", "I", q->campaign);
+	if (rc != MQ_OK || !found || next > q->now) {
+		*status = !found ? MQ_CLAIM_GONE : MQ_CLAIM_PACE;
+		return rc;
+	}
+	if ((rc = limits_ok(db, q, &ok, err)) != MQ_OK || !ok) {
+		*status = MQ_CLAIM_LIMIT;
+		return rc;
+	}
+	if ((rc = pick_item(db, q, c, &found, err)) != MQ_OK || !found) {
+		*status = MQ_CLAIM_NONE;
+		return rc;
+	}
+	rc = mq_db_get(db, err, &cursor, NULL, "SELECT rr_cursor FROM "
+	    "campaign WHERE id = ?1", "I", q->campaign);
+	if (rc == MQ_OK)
+		rc = pick_mailbox(db, q, cursor, c, &pos, err);
+	if (rc != MQ_OK || pos < 0) {
+		*status = MQ_CLAIM_NO_MAILBOX;
+		return rc;
+	}
+	if ((rc = take_item(db, q, c, &taken, err)) != MQ_OK || !taken) {
+		*status = MQ_CLAIM_NONE;
+		return rc;
+	}
+	if ((rc = take_slot(db, q, c, &dup, err)) != MQ_OK)
+		return rc;
+	if (dup) {
+		*status = MQ_CLAIM_DUPLICATE;
+		return MQ_OK;
+	}
+	rc = mq_db_get(db, err, &sender, NULL, "SELECT sender_id FROM "
+	    "campaign WHERE id = ?1", "I", q->campaign);
+	if (rc == MQ_OK)
+		rc = mq_db_get(db, err, &c->attempt_id, NULL, "INSERT INTO "
+		    "attempt (send_log_id, campaign_id, sender_id, mailbox_id, "
+		    "started_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id", "IIIII",
+		    c->send_log_id, q->campaign, sender, c->mailbox_id,
+		    (sqlite3_int64)q->now);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE campaign SET next_send_at = ?2, "
+		    "rr_cursor = ?3, status = 'running', status_at = CASE WHEN "
+		    "status = 'running' THEN status_at ELSE ?4 END WHERE id = ?1",
+		    "IIiI", q->campaign, (sqlite3_int64)(q->now + q->gap), pos,
+		    (sqlite3_int64)q->now);
+	*status = MQ_CLAIM_OK;
+	return rc;
+}
+
+int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
+    enum mq_claim_status *status, struct mq_claim *c, struct mq_err *err)
+{
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	c->campaign = req->campaign;
+	*status = MQ_CLAIM_NONE;
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		return rc;
+	rc = claim_locked(db, req, status, c, err);
+	if (rc == MQ_OK && *status == MQ_CLAIM_DUPLICATE) {
+		/* the send log wins: this item is closed, the run goes on */
+		mq_db_rollback(db);
+		if ((rc = mq_db_begin(db, err)) != MQ_OK)
+			return rc;
+		rc = record_duplicate(db, c, req->now, err);
+	}
+	if (rc == MQ_OK && !dry_run)
+		return mq_db_commit(db, err);
+	mq_db_rollback(db);
+	return rc;
+}
+
+static char *dup_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s != NULL ? strdup((const char *)s) : NULL;
+}
+
+static int read_fields(struct mq_db *db, const struct mq_claim *c,
+    struct mq_db_parts *p, struct mq_err *err)
+{
+	static const char sql[] = "SELECT 'email', email FROM lead WHERE "
+	    "id = ?1 UNION ALL SELECT j.key, j.value FROM lead, "
+	    "json_each(lead.fields) j WHERE lead.id = ?1";
+	sqlite3_stmt *st;
+	char **nv, **vv;
+	int rc, sr;
+
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "I", c->lead_id);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = realloc(p->names, (p->n_fields + 1) * sizeof *nv);
+		if (nv != NULL)
+			p->names = nv;
+		vv = realloc(p->values, (p->n_fields + 1) * sizeof *vv);
+		if (vv != NULL)
+			p->values = vv;
+		if (nv == NULL || vv == NULL)
+			break;
+		p->names[p->n_fields] = dup_text(st, 0);
+		p->values[p->n_fields++] = dup_text(st, 1);
+	}
+	if (sr == SQLITE_ROW)
+		rc = mq_err_perm(err, EX_OSERR, "out of memory");
+	else if (sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "read lead", err);
+	mq_db_release(db, st);
+	return rc;
+}
+
+static int read_variant(struct mq_db *db, const struct mq_claim *c,
+    sqlite3_int64 campaign, struct mq_db_parts *p, struct mq_err *err)
+{
+	static const char sql[] = "SELECT v.subject, v.body_text, v.body_html, "
+	    "(SELECT message_id FROM send_log WHERE campaign_id = ?2 AND "
+	    "lead_id = ?3 AND step = ?4 - 1), (SELECT value FROM meta WHERE "
+	    "key = 'salt') FROM variant v WHERE v.id = ?1";
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "IIIi", c->variant_id, campaign, c->lead_id, c->step);
+	if ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		p->subject = dup_text(st, 0);
+		p->text = dup_text(st, 1);
+		p->html = dup_text(st, 2);
+		p->prev_message_id = dup_text(st, 3);
+		p->salt = dup_text(st, 4);
+		if (p->subject == NULL || p->text == NULL || p->salt == NULL)
+			rc = mq_err_perm(err, EX_OSERR, "out of memory");
+	} else {
+		rc = sr == SQLITE_DONE ? mq_err_perm(err, EX_SOFTWARE,
+		    "message has no variant") : mq_db_fail(db, sr, "read variant",
+		    err);
+	}
+	mq_db_release(db, st);
+	return rc;
+}
+
+int mq_db_parts(struct mq_db *db, const struct mq_claim *c,
+    sqlite3_int64 campaign, struct mq_db_parts *p, struct mq_err *err)
+{
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	rc = read_variant(db, c, campaign, p, err);
+	if (rc == MQ_OK)
+		rc = read_fields(db, c, p, err);
+	if (rc != MQ_OK)
+		mq_db_parts_free(p);
+	return rc;
+}
+
+void mq_db_parts_free(struct mq_db_parts *p)
+{
+	for (int i = 0; i < p->n_fields; i++) {
+		free(p->names[i]);
+		free(p->values[i]);
+	}
+	free(p->names);
+	free(p->values);
+	free(p->subject);
+	free(p->text);
+	free(p->html);
+	free(p->prev_message_id);
+	free(p->salt);
+	memset(p, 0, sizeof *p);
+}
+
+int mq_db_next_step(struct mq_db *db, sqlite3_int64 campaign, int step,
+    int *wait_days, struct mq_err *err)
+{
+	sqlite3_int64 v = -1;
+	int found, rc;
+
+	rc = mq_db_get(db, err, &v, &found, "SELECT wait_days FROM step WHERE "
+	    "campaign_id = ?1 AND number = ?2 + 1 AND NOT retired", "Ii",
+	    campaign, step);
+	*wait_days = rc == MQ_OK && found ? (int)v : -1;
+	return rc;
+}
+
+/* The guard of every write that closes or advances a claim. */
+#define OURS "id = ?1 AND status = 'sending' AND claim_host = ?2 AND " \
+	"claim_pid = ?3 AND claim_start = ?4"
+
+int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_owner *owner, const char *message_id, time_t now,
+    struct mq_err *err)
+{
+	int rc;
+
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		return rc;
+	rc = mq_db_run(db, err, "UPDATE queue SET phase = 'data', "
+	    "updated_at = ?5 WHERE " OURS, "IsIII", c->queue_id, owner->host,
+	    (sqlite3_int64)owner->pid, (sqlite3_int64)owner->start,
+	    (sqlite3_int64)now);
+	if (rc == MQ_OK && sqlite3_changes(db->h) != 1)
+		rc = mq_err_perm(err, EX_SOFTWARE, "claim of %s is no longer "
+		    "ours", c->email);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE send_log SET message_id = ?2 "
+		    "WHERE id = ?1", "Is", c->send_log_id, message_id);
+	if (rc == MQ_OK)
+		return mq_db_commit(db, err);
+	mq_db_rollback(db);
+	return rc;
+}
+
+/* Per outcome: the guarded queue change, and the states it leaves in the
+ * send log, the attempt history and the lead (NULL: lead unchanged). */
+static const struct outcome_sql {
+	const char *queue;
+	const char *log_status;
+	const char *attempt;
+	const char *lead;
+} outcomes[] = {
+	[MQ_OUT_SENT] = { "UPDATE queue SET status = 'sent', phase = 'done', "
+	    "last_error = NULL, updated_at = ?5 WHERE " OURS,
+	    "sent", "sent", NULL },
+	[MQ_OUT_RETRY] = { "UPDATE queue SET status = 'pending', phase = NULL, "
+	    "scheduled_at = ?8, last_error = ?7, updated_at = ?5 WHERE " OURS,
+	    "retry", "temporary", NULL },
+	[MQ_OUT_FAILED] = { "UPDATE queue SET status = 'failed', phase = "
+	    "'done', last_error = ?7, updated_at = ?5 WHERE " OURS,
+	    "failed", "permanent", "failed" },
+	[MQ_OUT_BOUNCED] = { "UPDATE queue SET status = 'bounced', phase = "
+	    "'done', last_error = ?7, updated_at = ?5 WHERE " OURS,
+	    "bounced", "bounced", "bounced" },
+	[MQ_OUT_MAILBOX] = { "UPDATE queue SET status = 'pending', phase = "
+	    "NULL, attempts = attempts - 1, last_error = ?7, updated_at = ?5 "
+	    "WHERE " OURS, "retry", "mailbox", NULL },
+	[MQ_OUT_UNKNOWN] = { "UPDATE queue SET status = 'unknown', last_error "
+	    "= ?7, updated_at = ?5 WHERE " OURS, "unknown", "unknown",
+	    "unknown" },
+};
+
+/* After a send: the next step is planned, or the lead is done. */
+static int after_sent(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_result *r, struct mq_err *err)
+{
+	int rc;
+
+	rc = mq_db_run(db, err, "UPDATE mailbox SET failing_since = NULL, "
+	    "last_error = NULL WHERE id = ?1 AND failing_since IS NOT NULL",
+	    "I", c->mailbox_id);
+	if (rc != MQ_OK || r->followup_at == 0)
+		return rc != MQ_OK ? rc : mq_db_run(db, err, "UPDATE "
+		    "campaign_lead SET status = 'done', updated_at = ?3 WHERE "
+		    "campaign_id = ?1 AND lead_id = ?2", "III", c->campaign,
+		    c->lead_id, (sqlite3_int64)r->now);
+	rc = mq_db_run(db, err, "INSERT INTO queue (campaign_id, lead_id, step, "
+	    "variant_id, scheduled_at, updated_at) SELECT ?1, ?2, ?3 + 1, "
+	    "(SELECT v.id FROM variant v JOIN step s ON s.id = v.step_id "
+	    "WHERE s.campaign_id = ?1 AND s.number = ?3 + 1 AND NOT v.retired "
+	    "ORDER BY v.letter = cl.variant DESC, v.letter LIMIT 1), ?4, ?5 "
+	    "FROM campaign_lead cl WHERE cl.campaign_id = ?1 AND "
+	    "cl.lead_id = ?2 AND cl.status = 'active' ON CONFLICT DO NOTHING",
+	    "IIiII", c->campaign, c->lead_id, c->step,
+	    (sqlite3_int64)r->followup_at, (sqlite3_int64)r->now);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE campaign_lead SET next_step = "
+		    "?3 + 1, updated_at = ?4 WHERE campaign_id = ?1 AND "
+		    "lead_id = ?2", "IIiI", c->campaign, c->lead_id, c->step,
+		    (sqlite3_int64)r->now);
+	return rc;
+}
+
+/* A refusal of the recipient: never again, from any campaign. */
+static int after_bounce(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_result *r, struct mq_err *err)
+{
+	int rc;
+
+	rc = mq_db_run(db, err, "INSERT OR IGNORE INTO suppression (email, "
+	    "reason, created_at) VALUES (?1, ?2, ?3)", "ssI", c->email,
+	    r->reply != NULL ? r->reply : "bounced", (sqlite3_int64)r->now);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
+		    "last_error = 'bounced', updated_at = ?2 WHERE lead_id = ?1 "
+		    "AND status = 'pending'", "II", c->lead_id,
+		    (sqlite3_int64)r->now);
+	return rc;
+}
+
+static int record_locked(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_owner *o, const struct mq_result *r, int *stale,
+    struct mq_err *err)
+{
+	const struct outcome_sql *q = &outcomes[r->outcome];
+	const char *attempt = q->attempt;
+	sqlite3_int64 now = r->now;
+	int rc;
+
+	rc = mq_db_run(db, err, q->queue, "IsIIIisI", c->queue_id, o->host,
+	    (sqlite3_int64)o->pid, (sqlite3_int64)o->start, now, r->code,
+	    r->reply, (sqlite3_int64)r->retry_at);
+	if (rc != MQ_OK || (*stale = sqlite3_changes(db->h) == 0))
+		return rc;
+	if (r->outcome == MQ_OUT_FAILED && r->code < 500)
+		attempt = "temporary";      /* out of retries */
+	rc = mq_db_run(db, err, "UPDATE send_log SET status = ?2, smtp_code = "
+	    "?3, smtp_reply = ?4, sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE "
+	    "sent_at END WHERE id = ?1", "IsisI", c->send_log_id, q->log_status,
+	    r->code, r->reply, now);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE attempt SET outcome = ?2, "
+		    "ended_at = ?3, smtp_code = ?4, detail = ?5 WHERE id = ?1",
+		    "IsIis", c->attempt_id, attempt, now, r->code, r->reply);
+	if (rc == MQ_OK && q->lead != NULL)
+		rc = mq_db_run(db, err, "UPDATE campaign_lead SET status = ?3, "
+		    "updated_at = ?4 WHERE campaign_id = ?1 AND lead_id = ?2",
+		    "IIsI", c->campaign, c->lead_id, q->lead, now);
+	if (rc == MQ_OK && r->outcome == MQ_OUT_SENT)
+		rc = after_sent(db, c, r, err);
+	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
+		rc = after_bounce(db, c, r, err);
+	if (rc == MQ_OK && r->outcome == MQ_OUT_MAILBOX)
+		rc = mq_db_run(db, err, "UPDATE mailbox SET failing_since = "
+		    "coalesce(failing_since, ?2), last_error = ?3 WHERE id = ?1",
+		    "IIs", c->mailbox_id, now, r->reply);
+	return rc;
+}
+
+int mq_db_record(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_owner *owner, const struct mq_result *r, int *stale,
+    struct mq_err *err)
+{
+	int rc;
+
+	*stale = 0;
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		return rc;
+	rc = record_locked(db, c, owner, r, stale, err);
+	if (rc == MQ_OK && !*stale)
+		return mq_db_commit(db, err);
+	mq_db_rollback(db);
+	return rc;
+}
