@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 #include "conf.h"
 #include "err.h"
 
@@ -55,13 +57,76 @@ struct mq_transport {
 	    struct mq_smtp_result *res, struct mq_err *err);
 };
 
-/* The transport called name, or NULL. */
+/* The transport called name ("smtp" or "file"), or NULL. Static. */
 const struct mq_transport *mq_smtp_transport(const char *name);
+
+/* The transport for mailbox mb by the scheme of its URL: "smtp" for
+ * smtp:// and smtps://, "file" for file:///path (an mbox that each message
+ * is appended to). NULL for any other URL. Static. */
+const struct mq_transport *mq_smtp_for(const struct mq_conf_mailbox *mb);
+
+/* How far the dialogue got: the last command sent, or BODY once the data
+ * hook was reached (MAIL FROM, RCPT TO and DATA accepted). */
+enum mq_smtp_stage {
+	MQ_SMTP_GREETING,  /* nothing sent yet */
+	MQ_SMTP_EHLO,      /* EHLO or HELO */
+	MQ_SMTP_STARTTLS,
+	MQ_SMTP_AUTH,
+	MQ_SMTP_MAIL,
+	MQ_SMTP_RCPT,
+	MQ_SMTP_DATA,
+	MQ_SMTP_BODY       /* the body, then the final dot */
+};
+
+/* The outcome of a send from what was known when it ended: curl's result
+ * (a CURLcode), the stage, the reply code to the stage's command (0 if no
+ * reply came) and whether the whole body had been handed to curl, after
+ * which the final dot may have left. A pure function, no I/O:
+ *   hook refused (CURLE_ABORTED_BY_CALLBACK)               ABORTED
+ *   CURLE_OK, or 2xx after the dot                         SENT
+ *   body handed over, then no 4xx/5xx reply to the dot     UNKNOWN
+ *   login denied, any TLS failure, 5xx before MAIL FROM,
+ *   530 (authentication or STARTTLS required) anywhere     MAILBOX
+ *   4xx anywhere; connection, DNS or timeout failures      TEMP
+ *   5xx to RCPT TO                                         BOUNCE
+ *   5xx to MAIL FROM, DATA or the final dot                REJECT */
+enum mq_smtp_outcome mq_smtp_classify(int curl_code, enum mq_smtp_stage stage,
+    int code, int body_done);
+
+/*
+ * One SMTP send as a configured curl easy handle, so that a caller can run
+ * many at once under curl_multi; the "smtp" transport's send is new,
+ * curl_easy_perform, done, free.
+ */
+struct mq_smtp_xfer;
+
+/* Sets up a send of msg (len bytes, not copied: it must outlive *xp) from
+ * `from` to `rcpt` through mb into *xp (caller frees with
+ * mq_smtp_xfer_free). to may be NULL (defaults), hook may be NULL. MQ_PERM
+ * with EX_CONFIG for a URL that is not smtp:// or smtps:// (or smtp://
+ * with tls = "tls"), EX_DATAERR for an address holding CR, LF, '<' or
+ * '>'; MQ_TEMP when curl cannot set up a handle. */
+int mq_smtp_xfer_new(struct mq_smtp_xfer **xp, const struct mq_conf_mailbox *mb,
+    const char *from, const char *rcpt, const char *msg, size_t len,
+    const struct mq_smtp_timeouts *to, mq_smtp_hook hook, void *arg,
+    struct mq_err *err);
+
+/* The easy handle of x, owned by x: perform it or add it to a multi
+ * handle (and remove it again before mq_smtp_xfer_free). */
+CURL *mq_smtp_xfer_easy(struct mq_smtp_xfer *x);
+
+/* Fills *res once the transfer ended with curl result rc. */
+void mq_smtp_xfer_done(struct mq_smtp_xfer *x, CURLcode rc,
+    struct mq_smtp_result *res);
+
+/* Frees x and its easy handle; NULL is fine. */
+void mq_smtp_xfer_free(struct mq_smtp_xfer *x);
 
 /* "sent", "temporary", ... for logs. */
 const char *mq_smtp_outcome_name(enum mq_smtp_outcome o);
 
-/* Once per process, before any send (curl_global_init). */
+/* Once per process, before any send (curl_global_init); later calls do
+ * nothing. MQ_TEMP (EX_TEMPFAIL) if curl cannot be initialised. */
 int mq_smtp_init(struct mq_err *err);
 
 #endif
