@@ -160,7 +160,7 @@ static void on_command(struct mq_smtp_xfer *x, const char *line, size_t n)
 		return;
 	if (x->in_auth) {
 		/* A SASL response: only ever sent after a 334. */
-		mq_log(MQ_LOG_DEBUG, "smtp=> line=\"(secret)\"");
+		mq_log(MQ_LOG_DEBUG, "smtp_cmd=\"(secret)\"");
 		return;
 	}
 	if (is_verb(line, n, "QUIT")) {
@@ -180,7 +180,7 @@ static void on_command(struct mq_smtp_xfer *x, const char *line, size_t n)
 		snprintf(buf, sizeof buf, "AUTH (secret)");
 	else
 		copy_line(buf, sizeof buf, line, n);
-	mq_log(MQ_LOG_DEBUG, "smtp=> line=\"%s\"", buf);
+	mq_log(MQ_LOG_DEBUG, "smtp_cmd=\"%s\"", buf);
 }
 
 static void on_reply(struct mq_smtp_xfer *x, const char *line, size_t n)
@@ -200,7 +200,7 @@ static void on_reply(struct mq_smtp_xfer *x, const char *line, size_t n)
 	}
 	x->code = code;
 	copy_line(x->reply, sizeof x->reply, line, n);
-	mq_log(MQ_LOG_DEBUG, "smtp<= line=\"%s\"", x->reply);
+	mq_log(MQ_LOG_DEBUG, "smtp_reply=\"%s\"", x->reply);
 }
 
 static int on_debug(CURL *c, curl_infotype type, char *data, size_t size,
@@ -382,9 +382,9 @@ CURL *mq_smtp_xfer_easy(struct mq_smtp_xfer *x)
 	return x->curl;
 }
 
-/* After a failure curl would still say QUIT at cleanup and wait for the
- * reply without any bound but its own two minutes; a server that stalled
- * once will stall again. Hanging up makes the QUIT fail at once. */
+/* After a failure curl still says QUIT at cleanup and waits for the
+ * reply, outside CURLOPT_TIMEOUT: a server that just stalled would hold
+ * us again. Hanging up first makes that QUIT fail at once. */
 static void hang_up(struct mq_smtp_xfer *x)
 {
 	curl_socket_t fd = CURL_SOCKET_BAD;
@@ -401,15 +401,20 @@ void mq_smtp_xfer_done(struct mq_smtp_xfer *x, CURLcode rc,
 
 	if (rc != CURLE_OK)
 		hang_up(x);
-
-	res->outcome = mq_smtp_classify(rc, x->stage, x->code, x->body_done);
+	if (x->refused)
+		res->outcome = MQ_SMTP_ABORTED;
+	else
+		res->outcome = mq_smtp_classify(rc, x->stage, x->code,
+		    x->body_done);
 	res->code = x->code;
 	if (x->code != 0)
 		text = x->reply;
 	else if (x->refused)
 		text = "aborted before the message body: the data hook refused";
+	else if (x->errbuf[0] != '\0')
+		text = x->errbuf;
 	else
-		text = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc);
+		text = curl_easy_strerror(rc);
 	copy_line(res->reply, sizeof res->reply, text, strlen(text));
 }
 

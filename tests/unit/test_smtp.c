@@ -44,7 +44,7 @@ struct server {
 static char scratch[256];      /* everything the tests write */
 
 static struct {
-	int           have_tools;     /* python3 + aiosmtpd, openssl, smtpd.py */
+	int           have_tools;     /* python3, aiosmtpd, openssl, smtpd.py */
 	struct server srv[NSERVERS];
 } T;
 
@@ -67,6 +67,9 @@ static const char MSG[] =
     "last line\r\n";
 
 /* The classification rules, row by row. */
+#define R(cc, stage, code, body, want) \
+	{ CURLE_##cc, MQ_SMTP_##stage, code, body, MQ_SMTP_##want }
+
 static void test_classify(void **state)
 {
 	static const struct {
@@ -75,50 +78,51 @@ static void test_classify(void **state)
 		int                  code, body_done;
 		enum mq_smtp_outcome want;
 	} t[] = {
-		{ CURLE_OK, MQ_SMTP_BODY, 250, 1, MQ_SMTP_SENT },
-		{ CURLE_RECV_ERROR, MQ_SMTP_BODY, 250, 1, MQ_SMTP_SENT },
-		{ CURLE_ABORTED_BY_CALLBACK, MQ_SMTP_BODY, 0, 0, MQ_SMTP_ABORTED },
+		R(OK, BODY, 250, 1, SENT),
+		R(RECV_ERROR, BODY, 250, 1, SENT),
+		R(ABORTED_BY_CALLBACK, BODY, 0, 0, ABORTED),
 		/* 4xx anywhere */
-		{ CURLE_WEIRD_SERVER_REPLY, MQ_SMTP_GREETING, 421, 0, MQ_SMTP_TEMP },
-		{ CURLE_WEIRD_SERVER_REPLY, MQ_SMTP_EHLO, 421, 0, MQ_SMTP_TEMP },
-		{ CURLE_SEND_ERROR, MQ_SMTP_MAIL, 451, 0, MQ_SMTP_TEMP },
-		{ CURLE_SEND_ERROR, MQ_SMTP_RCPT, 450, 0, MQ_SMTP_TEMP },
-		{ CURLE_SEND_ERROR, MQ_SMTP_DATA, 421, 0, MQ_SMTP_TEMP },
-		{ CURLE_SEND_ERROR, MQ_SMTP_BODY, 451, 1, MQ_SMTP_TEMP },
+		R(WEIRD_SERVER_REPLY, GREETING, 421, 0, TEMP),
+		R(WEIRD_SERVER_REPLY, EHLO, 421, 0, TEMP),
+		R(SEND_ERROR, MAIL, 451, 0, TEMP),
+		R(SEND_ERROR, RCPT, 450, 0, TEMP),
+		R(SEND_ERROR, DATA, 421, 0, TEMP),
+		R(SEND_ERROR, BODY, 451, 1, TEMP),
 		/* no reply before the body was handed over */
-		{ CURLE_COULDNT_CONNECT, MQ_SMTP_GREETING, 0, 0, MQ_SMTP_TEMP },
-		{ CURLE_COULDNT_RESOLVE_HOST, MQ_SMTP_GREETING, 0, 0, MQ_SMTP_TEMP },
-		{ CURLE_OPERATION_TIMEDOUT, MQ_SMTP_GREETING, 0, 0, MQ_SMTP_TEMP },
-		{ CURLE_OPERATION_TIMEDOUT, MQ_SMTP_RCPT, 0, 0, MQ_SMTP_TEMP },
-		{ CURLE_RECV_ERROR, MQ_SMTP_DATA, 0, 0, MQ_SMTP_TEMP },
-		{ CURLE_SEND_ERROR, MQ_SMTP_BODY, 0, 0, MQ_SMTP_TEMP },
-		{ CURLE_OPERATION_TIMEDOUT, MQ_SMTP_BODY, 0, 0, MQ_SMTP_TEMP },
+		R(COULDNT_CONNECT, GREETING, 0, 0, TEMP),
+		R(COULDNT_RESOLVE_HOST, GREETING, 0, 0, TEMP),
+		R(OPERATION_TIMEDOUT, GREETING, 0, 0, TEMP),
+		R(OPERATION_TIMEDOUT, RCPT, 0, 0, TEMP),
+		R(RECV_ERROR, DATA, 0, 0, TEMP),
+		R(SEND_ERROR, BODY, 0, 0, TEMP),
+		R(OPERATION_TIMEDOUT, BODY, 0, 0, TEMP),
 		/* 5xx */
-		{ CURLE_SEND_ERROR, MQ_SMTP_RCPT, 550, 0, MQ_SMTP_BOUNCE },
-		{ CURLE_SEND_ERROR, MQ_SMTP_RCPT, 553, 0, MQ_SMTP_BOUNCE },
-		{ CURLE_SEND_ERROR, MQ_SMTP_MAIL, 550, 0, MQ_SMTP_REJECT },
-		{ CURLE_SEND_ERROR, MQ_SMTP_DATA, 554, 0, MQ_SMTP_REJECT },
-		{ CURLE_RECV_ERROR, MQ_SMTP_BODY, 554, 1, MQ_SMTP_REJECT },
+		R(SEND_ERROR, RCPT, 550, 0, BOUNCE),
+		R(SEND_ERROR, RCPT, 553, 0, BOUNCE),
+		R(SEND_ERROR, MAIL, 550, 0, REJECT),
+		R(SEND_ERROR, DATA, 554, 0, REJECT),
+		R(RECV_ERROR, BODY, 554, 1, REJECT),
 		/* the mailbox is at fault */
-		{ CURLE_LOGIN_DENIED, MQ_SMTP_AUTH, 535, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_LOGIN_DENIED, MQ_SMTP_AUTH, 454, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_AUTH_ERROR, MQ_SMTP_EHLO, 250, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_SEND_ERROR, MQ_SMTP_MAIL, 530, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_SSL_CONNECT_ERROR, MQ_SMTP_GREETING, 0, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_SSL_CONNECT_ERROR, MQ_SMTP_STARTTLS, 220, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_PEER_FAILED_VERIFICATION, MQ_SMTP_STARTTLS, 220, 0,
-		  MQ_SMTP_MAILBOX },
-		{ CURLE_USE_SSL_FAILED, MQ_SMTP_STARTTLS, 454, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_SSL_CACERT_BADFILE, MQ_SMTP_GREETING, 0, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_SSL_CERTPROBLEM, MQ_SMTP_GREETING, 0, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_WEIRD_SERVER_REPLY, MQ_SMTP_GREETING, 554, 0, MQ_SMTP_MAILBOX },
-		{ CURLE_REMOTE_ACCESS_DENIED, MQ_SMTP_EHLO, 550, 0, MQ_SMTP_MAILBOX },
+		R(LOGIN_DENIED, AUTH, 535, 0, MAILBOX),
+		R(LOGIN_DENIED, AUTH, 454, 0, MAILBOX),
+		R(AUTH_ERROR, EHLO, 250, 0, MAILBOX),
+		R(SEND_ERROR, MAIL, 530, 0, MAILBOX),
+		R(SEND_ERROR, RCPT, 530, 0, MAILBOX),
+		R(WEIRD_SERVER_REPLY, AUTH, 535, 0, MAILBOX),
+		R(SSL_CONNECT_ERROR, GREETING, 0, 0, MAILBOX),
+		R(SSL_CONNECT_ERROR, STARTTLS, 220, 0, MAILBOX),
+		R(PEER_FAILED_VERIFICATION, STARTTLS, 220, 0, MAILBOX),
+		R(USE_SSL_FAILED, STARTTLS, 454, 0, MAILBOX),
+		R(SSL_CACERT_BADFILE, GREETING, 0, 0, MAILBOX),
+		R(SSL_CERTPROBLEM, GREETING, 0, 0, MAILBOX),
+		R(WEIRD_SERVER_REPLY, GREETING, 554, 0, MAILBOX),
+		R(REMOTE_ACCESS_DENIED, EHLO, 550, 0, MAILBOX),
 		/* the body was handed over: it may have been delivered */
-		{ CURLE_RECV_ERROR, MQ_SMTP_BODY, 0, 1, MQ_SMTP_UNKNOWN },
-		{ CURLE_GOT_NOTHING, MQ_SMTP_BODY, 0, 1, MQ_SMTP_UNKNOWN },
-		{ CURLE_OPERATION_TIMEDOUT, MQ_SMTP_BODY, 0, 1, MQ_SMTP_UNKNOWN },
-		{ CURLE_SEND_ERROR, MQ_SMTP_BODY, 0, 1, MQ_SMTP_UNKNOWN },
-		{ CURLE_SSL_CONNECT_ERROR, MQ_SMTP_BODY, 0, 1, MQ_SMTP_UNKNOWN },
+		R(RECV_ERROR, BODY, 0, 1, UNKNOWN),
+		R(GOT_NOTHING, BODY, 0, 1, UNKNOWN),
+		R(OPERATION_TIMEDOUT, BODY, 0, 1, UNKNOWN),
+		R(SEND_ERROR, BODY, 0, 1, UNKNOWN),
+		R(SSL_CONNECT_ERROR, BODY, 0, 1, UNKNOWN),
 	};
 
 	(void)state;
@@ -465,6 +469,53 @@ static void test_hook_refuses(void **state)
 	assert_int_equal(saved(s), n0);
 }
 
+struct counted {
+	CURL      *curl;
+	int        calls;
+	curl_off_t uploaded;           /* body bytes curl had sent by then */
+};
+
+static int count_upload(void *arg)
+{
+	struct counted *c = arg;
+
+	c->calls++;
+	assert_int_equal(curl_easy_getinfo(c->curl, CURLINFO_SIZE_UPLOAD_T,
+	    &c->uploaded), CURLE_OK);
+	return 0;
+}
+
+/* Through the transfer API: the hook runs before curl sent any body byte,
+ * and the whole body goes after it. */
+static void test_hook_before_body(void **state)
+{
+	struct server *s = &T.srv[PLAIN];
+	struct mq_conf_mailbox mb = mailbox(s, "smtp", MQ_TLS_NONE);
+	struct counted c = { .uploaded = -1 };
+	struct mq_smtp_xfer *x;
+	struct mq_smtp_result res;
+	struct mq_err err;
+	curl_off_t total = -1;
+	CURLcode cc;
+
+	(void)state;
+	need_server();
+	faults(s, "{}");
+	assert_int_equal(mq_smtp_xfer_new(&x, &mb, "anna@example.com",
+	    "lead@example.org", MSG, strlen(MSG), NULL, count_upload, &c,
+	    &err), MQ_OK);
+	c.curl = mq_smtp_xfer_easy(x);
+	cc = curl_easy_perform(c.curl);
+	mq_smtp_xfer_done(x, cc, &res);
+	assert_int_equal(curl_easy_getinfo(c.curl, CURLINFO_SIZE_UPLOAD_T,
+	    &total), CURLE_OK);
+	mq_smtp_xfer_free(x);
+	assert_int_equal(res.outcome, MQ_SMTP_SENT);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.uploaded, 0);
+	assert_true(total >= (curl_off_t)strlen(MSG));
+}
+
 /* One fault on the plain server, one send: outcome, code, hook calls,
  * messages kept. */
 static void fault_case(const char *json, long total_s,
@@ -561,8 +612,10 @@ static void test_refused(void **state)
 }
 
 /* Sends with AUTH while the library logs at debug level into a file,
- * and checks that the password shows neither in the log nor the reply. */
-static struct mq_smtp_result auth_send(const char *password)
+ * and checks that the password shows neither in the log nor the reply,
+ * plain or in base64 (b64: as AUTH LOGIN sends it, and the tail of what
+ * AUTH PLAIN sends for user "u", whose "\0u\0" is three bytes). */
+static struct mq_smtp_result auth_send(const char *password, const char *b64)
 {
 	struct server *s = &T.srv[PLAIN];
 	struct mq_conf_mailbox mb = mailbox(s, "smtp", MQ_TLS_NONE);
@@ -592,7 +645,9 @@ static struct mq_smtp_result auth_send(const char *password)
 	if (res.outcome == MQ_SMTP_SENT)
 		assert_non_null(strstr(log, "MAIL FROM:<anna@example.com>"));
 	assert_null(strstr(log, password));
+	assert_null(strstr(log, b64));
 	assert_null(strstr(res.reply, password));
+	assert_null(strstr(res.reply, b64));
 	free(log);
 	return res;
 }
@@ -607,10 +662,10 @@ static void test_auth(void **state)
 	need_server();
 	faults(s, "{\"auth\": {\"user\": \"u\", \"password\": \"s3cret-pw\"}}");
 	n0 = saved(s);
-	res = auth_send("s3cret-pw");
+	res = auth_send("s3cret-pw", "czNjcmV0LXB3");
 	assert_int_equal(res.outcome, MQ_SMTP_SENT);
 	assert_int_equal(saved(s), n0 + 1);
-	res = auth_send("wrong-pw");
+	res = auth_send("wrong-pw", "d3JvbmctcHc=");
 	faults(s, "{}");
 	assert_int_equal(res.outcome, MQ_SMTP_MAILBOX);
 	assert_int_equal(res.code, 535);
@@ -730,19 +785,32 @@ static struct mq_smtp_result file_send(char *url, const char *msg,
 	return res;
 }
 
+/* Checks that the mbox entry at *p is a "From " line with the envelope
+ * sender and a date in the minute of MAILQ_NOW, then body; moves *p on. */
+static void check_entry(const char **p, const char *body)
+{
+	static const char from[] = "From anna@example.com Tue Nov 24 09:00:";
+	const char *nl;
+
+	assert_memory_equal(*p, from, strlen(from));
+	assert_non_null(nl = strchr(*p, '\n'));
+	assert_memory_equal(nl - 5, " 2026\n", 6);
+	assert_memory_equal(nl + 1, body, strlen(body));
+	*p = nl + 1 + strlen(body);
+}
+
 static void test_file(void **state)
 {
 	static const char want1[] =
-	    "From anna@example.com Tue Nov 24 09:00:00 2026\n"
 	    "From: Anna <anna@example.com>\nTo: lead@example.org\n"
 	    "Subject: hello\n\nFirst line.\n.a line that starts with a dot\n"
 	    ">From the start of a line\n.\nlast line\n\n";
 	static const char want2[] =
-	    "From anna@example.com Tue Nov 24 09:00:00 2026\n"
 	    "Subject: x\n\n>>From here\nFrom\n>From there\nno end\n\n";
 	struct hook h = { 0 };
 	struct mq_smtp_result res;
 	char url[400], *got;
+	const char *p;
 	size_t len;
 
 	(void)state;
@@ -759,10 +827,10 @@ static void test_file(void **state)
 	res = file_send(url, MSG, &h);
 	assert_int_equal(res.outcome, MQ_SMTP_ABORTED);
 	assert_int_equal(h.calls, 3);
-	got = slurp(url + 7, &len);
-	assert_int_equal(len, strlen(want1) + strlen(want2));
-	assert_memory_equal(got, want1, strlen(want1));
-	assert_memory_equal(got + strlen(want1), want2, strlen(want2));
+	p = got = slurp(url + 7, &len);
+	check_entry(&p, want1);
+	check_entry(&p, want2);
+	assert_ptr_equal(p, got + len);
 	free(got);
 	h.refuse = 0;
 	snprintf(url, sizeof url, "file://%s/no/such/dir/out.mbox", scratch);
@@ -782,6 +850,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_send),
 		cmocka_unit_test(test_hook_refuses),
+		cmocka_unit_test(test_hook_before_body),
 		cmocka_unit_test(test_rcpt_550),
 		cmocka_unit_test(test_data_451),
 		cmocka_unit_test(test_data_554),
