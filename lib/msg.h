@@ -35,6 +35,9 @@ struct mq_msg {
 int mq_msg_build(const struct mq_msg *m, char **out, size_t *len,
     struct mq_err *err);
 
+/* Room for any ID mq_msg_id writes, NUL included. */
+#define MQ_MSG_ID_MAX 300
+
 /* A Message-ID for a message (without brackets) into buf: stable for the
  * same (salt, campaign, lead, step), so that a retry of a message carries
  * the same ID, and on the sending mailbox's domain (the part of from_addr
