@@ -101,13 +101,29 @@ int mq_clock_parse(const char *s, time_t *t, struct mq_err *err)
 	    "(2026-11-24T10:00:00Z)", s);
 }
 
+/* MAILQ_NOW sets the clock once; from there it runs on with the real
+ * (monotonic) seconds, so that a run that waits sees time pass. */
 int mq_clock_now(time_t *now, struct mq_err *err)
 {
+	static struct timespec origin;
+	static time_t base;
+	static int set;
 	const char *s = getenv("MAILQ_NOW");
+	struct timespec ts;
+	int rc;
 
-	if (s != NULL && *s != '\0')
-		return mq_clock_parse(s, now, err);
-	*now = time(NULL);
+	if (s == NULL || *s == '\0') {
+		*now = time(NULL);
+		return MQ_OK;
+	}
+	if (!set) {
+		if ((rc = mq_clock_parse(s, &base, err)) != MQ_OK)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &origin);
+		set = 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	*now = base + (ts.tv_sec - origin.tv_sec);
 	return MQ_OK;
 }
 

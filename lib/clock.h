@@ -11,8 +11,9 @@
 
 #include "err.h"
 
-/* Stores the current time in *now. MQ_PERM (EX_USAGE) if MAILQ_NOW is set
- * but unreadable. */
+/* Stores the current time in *now. MAILQ_NOW, when set, is the time of the
+ * first call; the clock runs on from there. MQ_PERM (EX_USAGE) if MAILQ_NOW
+ * is set but unreadable. */
 int mq_clock_now(time_t *now, struct mq_err *err);
 
 /* Parses epoch seconds or ISO 8601 as above into *t. MQ_PERM (EX_USAGE) on

@@ -342,20 +342,30 @@ int mq_db_begin(struct mq_db *db, struct mq_err *err)
 	long long deadline = now_ms() + MQ_DB_BUSY_MS;
 	int rc;
 
+	if (db->depth > 0) {
+		rc = sqlite3_exec(db->h, "SAVEPOINT mq", NULL, NULL, NULL);
+		db->depth += rc == SQLITE_OK;
+		return rc == SQLITE_OK ? MQ_OK : mq_db_fail(db, rc, "begin", err);
+	}
 	/* The busy handler waits inside each try; the loop covers a BUSY
 	 * returned without it, and bounds the whole wait either way. */
 	while ((rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL,
 	    NULL)) == SQLITE_BUSY && now_ms() < deadline)
 		nanosleep(&pause, NULL);
+	db->depth = rc == SQLITE_OK;
 	return rc == SQLITE_OK ? MQ_OK : mq_db_fail(db, rc, "begin", err);
 }
 
 int mq_db_commit(struct mq_db *db, struct mq_err *err)
 {
-	int rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+	int rc;
 
-	if (rc == SQLITE_OK)
+	rc = sqlite3_exec(db->h, db->depth > 1 ? "RELEASE mq" : "COMMIT", NULL,
+	    NULL, NULL);
+	if (rc == SQLITE_OK) {
+		db->depth--;
 		return MQ_OK;
+	}
 	rc = mq_db_fail(db, rc, "commit", err);
 	mq_db_rollback(db);
 	return rc;
@@ -363,8 +373,15 @@ int mq_db_commit(struct mq_db *db, struct mq_err *err)
 
 void mq_db_rollback(struct mq_db *db)
 {
+	if (db->depth > 1) {
+		sqlite3_exec(db->h, "ROLLBACK TO mq; RELEASE mq", NULL, NULL,
+		    NULL);
+		db->depth--;
+		return;
+	}
 	if (!sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	db->depth = 0;
 }
 
 static int migrate_locked(struct mq_db *db, int *from, int *to,

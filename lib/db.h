@@ -25,6 +25,7 @@ struct mq_db {
 	char          path[4096];
 	const char   *cache_sql[MQ_DB_CACHE];   /* statements by their SQL text */
 	sqlite3_stmt *cache_st[MQ_DB_CACHE];
+	int           depth;                    /* open transactions */
 };
 
 /* How long one statement or BEGIN IMMEDIATE waits for a lock, in ms. */
@@ -52,7 +53,9 @@ int mq_db_schema_version(void);
 int mq_db_migrate(struct mq_db *db, int *from, int *to, struct mq_err *err);
 
 /* BEGIN IMMEDIATE, retried on SQLITE_BUSY up to a bounded wait; MQ_TEMP
- * when still busy. */
+ * when still busy. Inside an open transaction it opens a savepoint
+ * instead, so that a dry run can wrap several steps in one transaction
+ * and roll all of them back. */
 int mq_db_begin(struct mq_db *db, struct mq_err *err);
 
 /* COMMIT; on failure rolls back and returns MQ_TEMP or MQ_PERM. */

@@ -25,7 +25,6 @@ int mq_log_enabled(int level)
 
 void mq_log(int level, const char *fmt, ...)
 {
-	static const char *names[] = { "error", "warning", "info", "debug" };
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char line[2048];
 	va_list ap;
@@ -36,7 +35,7 @@ void mq_log(int level, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	if (log_syslog)
-		syslog(prio[level], "level=%s %s", names[level], line);
+		syslog(prio[level], "%s", line);
 	else
-		fprintf(stderr, "%s: level=%s %s\n", log_prog, names[level], line);
+		fprintf(stderr, "%s: %s\n", log_prog, line);
 }

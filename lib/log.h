@@ -15,7 +15,9 @@ void mq_log_init(const char *prog, int level, int use_syslog);
 /* Returns nonzero when lines at level are written. */
 int mq_log_enabled(int level);
 
-/* Writes "prog: level=LEVEL " followed by the formatted key=value pairs. */
+/* Writes "prog: " and the formatted line: a sentence for errors and
+ * warnings ("campaign q4: mailbox anna-1: 535 ..."), key=value pairs for
+ * info and debug. */
 void mq_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
