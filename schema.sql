@@ -87,14 +87,15 @@ CREATE TABLE lead (
   created_at INTEGER NOT NULL
 ) STRICT;
 
--- A lead's place in one campaign; its variant letter is chosen once.
+-- A lead's place in one campaign; its variant letter is chosen once and
+-- used for every step that has it.
 CREATE TABLE campaign_lead (
   campaign_id INTEGER NOT NULL REFERENCES campaign(id) ON DELETE CASCADE,
   lead_id     INTEGER NOT NULL REFERENCES lead(id),
   status      TEXT    NOT NULL DEFAULT 'queued' CHECK (status IN
                 ('queued', 'active', 'done', 'failed', 'bounced', 'unknown',
                  'replied', 'unsubscribed', 'skipped', 'cancelled')),
-  variant     TEXT,
+  letter      TEXT,
   next_step   INTEGER NOT NULL DEFAULT 0,
   added_at    INTEGER NOT NULL,
   updated_at  INTEGER NOT NULL,

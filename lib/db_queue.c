@@ -213,7 +213,7 @@ static int plan_leads(struct mq_db *db, sqlite3_int64 campaign, time_t now,
 		    leads[k], v->id[i], (sqlite3_int64)now);
 		if (rc == MQ_OK)
 			rc = mq_db_run(db, err, "UPDATE campaign_lead SET status = "
-			    "'active', variant = ?3, updated_at = ?4 WHERE "
+			    "'active', letter = ?3, updated_at = ?4 WHERE "
 			    "campaign_id = ?1 AND lead_id = ?2", "IIsI", campaign,
 			    leads[k], v->letter[i], (sqlite3_int64)now);
 	}
@@ -404,13 +404,14 @@ static int take_item(struct mq_db *db, const struct mq_claim_req *q,
 	    "claim_host = ?4, claim_pid = ?5, claim_start = ?6, claimed_at = ?2, "
 	    "phase = 'claimed', updated_at = ?2, variant_id = coalesce("
 	    "variant_id, (SELECT v.id FROM variant v JOIN step s ON "
-	    "s.id = v.step_id JOIN campaign_lead cl ON cl.campaign_id = "
-	    "s.campaign_id WHERE s.campaign_id = queue.campaign_id AND "
-	    "s.number = queue.step AND cl.lead_id = queue.lead_id AND NOT "
-	    "v.retired ORDER BY v.letter = cl.variant DESC, v.letter LIMIT 1)) "
+	    "s.id = v.step_id WHERE s.campaign_id = queue.campaign_id AND "
+	    "s.number = queue.step AND NOT v.retired ORDER BY v.letter = "
+	    "(SELECT letter FROM campaign_lead WHERE campaign_id = ?7 AND "
+	    "lead_id = ?8) DESC, v.letter LIMIT 1)) "
 	    "WHERE id = ?1 AND status = 'pending' RETURNING variant_id",
-	    "IIIsII", c->queue_id, (sqlite3_int64)q->now, c->mailbox_id,
-	    o->host, (sqlite3_int64)o->pid, (sqlite3_int64)o->start);
+	    "IIIsIIII", c->queue_id, (sqlite3_int64)q->now, c->mailbox_id,
+	    o->host, (sqlite3_int64)o->pid, (sqlite3_int64)o->start,
+	    q->campaign, c->lead_id);
 	*taken = rc == MQ_OK && found;
 	return rc;
 }
@@ -435,6 +436,7 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 	    "('scheduled', 'running')", "I", q->campaign);
 	if (rc != MQ_OK || !found || next > q->now) {
 		*status = !found ? MQ_CLAIM_GONE : MQ_CLAIM_PACE;
+		c->next_at = (time_t)next;
 		return rc;
 	}
 	if ((rc = limits_ok(db, q, &ok, err)) != MQ_OK || !ok) {
@@ -692,7 +694,8 @@ static int after_sent(struct mq_db *db, const struct mq_claim *c,
 	    "variant_id, scheduled_at, updated_at) SELECT ?1, ?2, ?3 + 1, "
 	    "(SELECT v.id FROM variant v JOIN step s ON s.id = v.step_id "
 	    "WHERE s.campaign_id = ?1 AND s.number = ?3 + 1 AND NOT v.retired "
-	    "ORDER BY v.letter = cl.variant DESC, v.letter LIMIT 1), ?4, ?5 "
+	    "ORDER BY v.letter = (SELECT letter FROM campaign_lead WHERE "
+	    "campaign_id = ?1 AND lead_id = ?2) DESC, v.letter LIMIT 1), ?4, ?5 "
 	    "FROM campaign_lead cl WHERE cl.campaign_id = ?1 AND "
 	    "cl.lead_id = ?2 AND cl.status = 'active' ON CONFLICT DO NOTHING",
 	    "IIiII", c->campaign, c->lead_id, c->step,
@@ -736,7 +739,7 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 	    r->reply, (sqlite3_int64)r->retry_at);
 	if (rc != MQ_OK || (*stale = sqlite3_changes(db->h) == 0))
 		return rc;
-	if (r->outcome == MQ_OUT_FAILED && r->code < 500)
+	if (r->outcome == MQ_OUT_FAILED && r->exhausted)
 		attempt = "temporary";      /* out of retries */
 	rc = mq_db_run(db, err, "UPDATE send_log SET status = ?2, smtp_code = "
 	    "?3, smtp_reply = ?4, sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE "

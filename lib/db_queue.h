@@ -82,6 +82,8 @@ struct mq_claim {
 	sqlite3_int64 lead_id, variant_id, mailbox_id;
 	int           step;
 	int           attempts;             /* tries so far, this one included */
+	time_t        next_at;              /* MQ_CLAIM_PACE: the campaign's
+	                                       next send time */
 	char          mailbox[64];
 	char          email[320];
 };
@@ -131,6 +133,7 @@ struct mq_result {
 	time_t          now;
 	time_t          retry_at;      /* MQ_OUT_RETRY */
 	time_t          followup_at;   /* MQ_OUT_SENT: next step due, 0 if none */
+	int             exhausted;     /* MQ_OUT_FAILED: out of retries */
 };
 
 /* Records the outcome of claim c in one transaction, guarded by the claim

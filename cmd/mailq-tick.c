@@ -1,0 +1,77 @@
+/* mailq-tick: the cron job that sends what is due. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmdutil.h"
+#include "log.h"
+#include "smtp.h"
+#include "tick.h"
+
+static const char help[] =
+"usage: mailq-tick [-qv] [-c FILE] [--campaign NAME] [--horizon SECONDS]\n"
+"                  [--dry-run]\n"
+"Send what is due in every running campaign, inside its window, within its\n"
+"limits, each message at most once. Run it from cron every minute.\n"
+"  -c, --config FILE   config file (default $MAILQ_CONFIG, ./mailq.conf,\n"
+"                      /etc/mailq.conf)\n"
+"      --campaign NAME only this campaign\n"
+"      --horizon S     keep sending messages that fall due within S seconds\n"
+"                      (default 50; 0: only what is due now)\n"
+"  -n, --dry-run       show what would be sent; change nothing\n"
+"  -q, --quiet         print only errors\n"
+"  -v, --verbose       one line per message (-vv: more)\n"
+"  -h, --help          this text\n"
+"  -V, --version       print the version\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = { CMD_LONGOPTS,
+	    { "campaign", required_argument, NULL, 'C' },
+	    { "horizon", required_argument, NULL, 'H' },
+	    { "dry-run", no_argument, NULL, 'n' }, { NULL, 0, NULL, 0 } };
+	struct mq_tick_opts o = { NULL, 0, 50, stdout };
+	struct mq_tick_stats st;
+	struct mq_conf *conf;
+	struct mq_db *db;
+	struct mq_err err;
+	struct cmd cmd;
+	char *end;
+	int rc, c;
+
+	cmd_init(&cmd, "mailq-tick", help);
+	while ((c = getopt_long(argc, argv, CMD_SHORTOPTS "n", longopts,
+	    NULL)) != -1)
+		switch (c) {
+		case 'C':
+			o.only = optarg;
+			break;
+		case 'H':
+			o.horizon = (int)strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || o.horizon < 0 ||
+			    o.horizon > 600)
+				cmd_usage(&cmd, "--horizon: '%s' is not a number "
+				    "of seconds from 0 to 600", optarg);
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		default:
+			cmd_option(&cmd, c, optarg);
+		}
+	if (optind != argc)
+		cmd_usage(&cmd, "unexpected argument '%s'", argv[optind]);
+	cmd_ready(&cmd);
+	conf = cmd_conf(&cmd);
+	if ((rc = mq_smtp_init(&err)) != MQ_OK)
+		return cmd_fail(&cmd, rc, &err);
+	db = cmd_db(&cmd, conf, MQ_DB_RW);
+	rc = mq_tick_run(db, conf, &o, &st, &err);
+	if (rc == MQ_OK && (st.sent || st.retried || st.failed || st.bounced ||
+	    st.mailbox || st.unknown || st.duplicate))
+		mq_log(MQ_LOG_INFO, "sent=%d retry=%d failed=%d bounced=%d "
+		    "mailbox=%d unknown=%d duplicate=%d", st.sent, st.retried,
+		    st.failed, st.bounced, st.mailbox, st.unknown, st.duplicate);
+	mq_db_close(db);
+	mq_conf_free(conf);
+	return cmd_fail(&cmd, rc, &err);
+}

@@ -1,0 +1,53 @@
+/*
+ * One claimed message, from claim to outcome: compose it from the
+ * variant's templates and the lead's fields, hand it to the mailbox's
+ * transport (recording the data phase just before the first body byte),
+ * and record what happened. Nothing here holds a transaction open while
+ * the network is used.
+ */
+#ifndef MQ_DELIVER_H
+#define MQ_DELIVER_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "conf.h"
+#include "db.h"
+#include "db_queue.h"
+#include "err.h"
+#include "msg.h"
+
+/* A composed message. All malloc'd; free with mq_deliver_free. */
+struct mq_composed {
+	char  *data;                  /* the whole message */
+	size_t len;
+	char  *subject;               /* rendered, for reports */
+	char   message_id[MQ_MSG_ID_MAX];
+	const struct mq_conf_mailbox *mb;   /* points into the config */
+};
+
+/* Composes claim c of campaign camp. MQ_PERM with EX_DATAERR (a template
+ * needs a field the lead lacks, a header would break), EX_CONFIG (the
+ * mailbox is not in the config). */
+int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
+    const struct mq_claim *c, time_t now, struct mq_composed *m,
+    struct mq_err *err);
+
+void mq_deliver_free(struct mq_composed *m);
+
+/* What became of a message, for logs and counts. */
+struct mq_delivered {
+	enum mq_outcome outcome;
+	int             code;
+	char            reply[512];
+	int             stale;        /* the claim was taken from us meanwhile */
+};
+
+/* Composes, sends and records claim c. MQ_OK when the outcome was
+ * recorded (whatever it is); MQ_TEMP/MQ_PERM when recording failed: the
+ * claim then stays for mailq-reclaim, classified by its phase. */
+int mq_deliver(struct mq_db *db, const struct mq_conf *conf,
+    const struct mq_owner *owner, const struct mq_db_run_campaign *camp,
+    const struct mq_claim *c, struct mq_delivered *d, struct mq_err *err);
+
+#endif

@@ -1,0 +1,235 @@
+/* One run of the sending engine: see tick.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "clock.h"
+#include "db_queue.h"
+#include "deliver.h"
+#include "log.h"
+#include "owner.h"
+#include "sched.h"
+#include "tick.h"
+
+struct run {
+	struct mq_db              *db;
+	const struct mq_conf      *conf;
+	const struct mq_tick_opts *o;
+	struct mq_tick_stats      *st;
+	struct mq_owner            owner;
+	sqlite3_int64              skip[64];   /* mailboxes failing this run */
+	int                        n_skip;
+	struct mq_err             *err;
+};
+
+/* delay ± jitter %, uniformly. */
+static int gap(const struct mq_db_run_campaign *c)
+{
+	double u = arc4random_uniform(2000001) / 1000000.0 - 1.0;
+
+	return (int)(c->delay + c->delay * c->jitter / 100.0 * u + 0.5);
+}
+
+static void count(struct run *r, const struct mq_db_run_campaign *c,
+    const struct mq_claim *cl, const struct mq_delivered *d)
+{
+	static const char *names[] = { "sent", "retry", "failed", "bounced",
+	    "mailbox", "unknown" };
+	int *slot[] = { &r->st->sent, &r->st->retried, &r->st->failed,
+	    &r->st->bounced, &r->st->mailbox, &r->st->unknown };
+
+	(*slot[d->outcome])++;
+	mq_log(MQ_LOG_INFO, "campaign=%s lead=%s step=%d mailbox=%s "
+	    "attempt=%d outcome=%s code=%d reply=\"%s\"", c->name, cl->email,
+	    cl->step, cl->mailbox, cl->attempts, names[d->outcome], d->code,
+	    d->reply);
+	if (d->outcome == MQ_OUT_MAILBOX) {
+		mq_log(MQ_LOG_WARN, "campaign %s: mailbox %s: %s", c->name,
+		    cl->mailbox, d->reply);
+		if (r->n_skip < 64)
+			r->skip[r->n_skip++] = cl->mailbox_id;
+	} else if (d->outcome == MQ_OUT_UNKNOWN) {
+		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d: may have been "
+		    "delivered (%s); marked unknown, not resent", c->name,
+		    cl->email, cl->step, d->reply);
+	}
+	if (d->stale)
+		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d: claim was taken "
+		    "over meanwhile; outcome not recorded", c->name, cl->email,
+		    cl->step);
+}
+
+static void report_dry(struct run *r, const struct mq_db_run_campaign *c,
+    const struct mq_claim *cl, time_t now)
+{
+	struct mq_composed m;
+	struct mq_err err;
+
+	if (mq_deliver_compose(r->db, r->conf, cl, now, &m, &err) != MQ_OK) {
+		fprintf(r->o->out, "%s: would fail %s step %d: %s\n", c->name,
+		    cl->email, cl->step, err.msg);
+		return;
+	}
+	fprintf(r->o->out, "%s: would send step %d to %s from %s <%s>: %s\n",
+	    c->name, cl->step, cl->email, cl->mailbox, m.mb->address,
+	    m.subject);
+	mq_deliver_free(&m);
+}
+
+/* Claims and sends at most one message of c. *claimed says whether the
+ * campaign did anything; *due when it may next. */
+static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
+    time_t now, int *claimed, time_t *due)
+{
+	struct mq_claim_req q = { c->id, now, 0, gap(c), &r->owner, r->skip,
+	    r->n_skip };
+	enum mq_claim_status status;
+	struct mq_delivered d;
+	struct mq_claim cl;
+	char day[16];
+	int rc;
+
+	rc = mq_sched_local_day(c->timezone, now, day, sizeof day,
+	    &q.day_start, NULL, r->err);
+	if (rc == MQ_OK)
+		rc = mq_db_claim(r->db, &q, 0, &status, &cl, r->err);
+	if (rc != MQ_OK)
+		return rc;
+	if (status == MQ_CLAIM_PACE)
+		*due = cl.next_at;
+	if (status == MQ_CLAIM_DUPLICATE)
+		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d is already in the "
+		    "send log; skipped", c->name, cl.email, cl.step);
+	if (status == MQ_CLAIM_DUPLICATE)
+		r->st->duplicate++;
+	if (status != MQ_CLAIM_OK)
+		return *claimed = status == MQ_CLAIM_DUPLICATE, MQ_OK;
+	*claimed = 1;
+	*due = now + q.gap;
+	if (r->o->dry_run) {
+		report_dry(r, c, &cl, now);
+		return MQ_OK;
+	}
+	rc = mq_deliver(r->db, r->conf, &r->owner, c, &cl, &d, r->err);
+	if (rc == MQ_OK)
+		count(r, c, &cl, &d);
+	return rc;
+}
+
+/* One campaign, one pass: window, status, plan, one claim. */
+static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
+    time_t now, int *claimed, time_t *due)
+{
+	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
+	    c->holidays, c->extra_holidays };
+	char why[96];
+	int open, planned, done, rc;
+
+	*claimed = 0;
+	*due = 0;
+	if ((rc = mq_sched_is_open(&s, now, &open, why, sizeof why, r->err)))
+		return rc;
+	if (!open) {
+		if (r->o->dry_run)
+			fprintf(r->o->out, "%s: window closed (%s)\n", c->name, why);
+		return mq_sched_next_open(&s, now, due, r->err);
+	}
+	rc = mq_db_set_running(r->db, c->id, now, r->err);
+	if (rc == MQ_OK)
+		rc = mq_db_plan(r->db, c->id, now, &planned, &done, r->err);
+	if (rc == MQ_OK && done)
+		mq_log(MQ_LOG_INFO, "campaign=%s status=completed", c->name);
+	if (rc == MQ_OK && !done)
+		rc = claim_one(r, c, now, claimed, due);
+	return rc;
+}
+
+/* A pass over every campaign that may send. A busy database skips a
+ * campaign for this run; anything else ends the run. */
+static int pass(struct run *r, time_t now, int *claimed, time_t *next)
+{
+	struct mq_db_run_campaign *v;
+	int n, rc, any;
+	time_t due;
+
+	*claimed = 0;
+	*next = 0;
+	if ((rc = mq_db_run_campaigns(r->db, r->o->only, &v, &n, r->err)))
+		return rc;
+	for (int i = 0; rc == MQ_OK && i < n; i++) {
+		rc = campaign_pass(r, &v[i], now, &any, &due);
+		if (rc == MQ_TEMP) {
+			mq_log(MQ_LOG_WARN, "campaign %s: %s; skipped this run",
+			    v[i].name, r->err->msg);
+			rc = MQ_OK;
+		}
+		*claimed |= any;
+		if (due > 0 && (*next == 0 || due < *next))
+			*next = due;
+	}
+	for (int i = 0; i < n; i++)
+		free(v[i].extra_holidays);
+	free(v);
+	return rc;
+}
+
+static int loop(struct run *r)
+{
+	time_t start, now, next;
+	int claimed, rc;
+
+	if ((rc = mq_clock_now(&start, r->err)) != MQ_OK)
+		return rc;
+	/* a run ends before the next cron minute whatever the horizon */
+	for (now = start; now < start + (r->o->horizon > 0 ? r->o->horizon :
+	    55); ) {
+		if ((rc = pass(r, now, &claimed, &next)) != MQ_OK)
+			return rc;
+		if (r->o->dry_run)
+			break;
+		if ((rc = mq_clock_now(&now, r->err)) != MQ_OK)
+			return rc;
+		if (claimed)
+			continue;
+		if (next == 0 || next > start + r->o->horizon)
+			break;
+		if (next > now)
+			nanosleep(&(struct timespec){ next - now, 0 }, NULL);
+		if ((rc = mq_clock_now(&now, r->err)) != MQ_OK)
+			return rc;
+	}
+	return MQ_OK;
+}
+
+int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
+    const struct mq_tick_opts *o, struct mq_tick_stats *st,
+    struct mq_err *err)
+{
+	struct run r = { db, conf, o, st, { "", 0, 0 }, { 0 }, 0, err };
+	struct mq_db_run_campaign *v;
+	int n, rc;
+
+	memset(st, 0, sizeof *st);
+	if ((rc = mq_owner_self(&r.owner, err)) != MQ_OK)
+		return rc;
+	if (o->only != NULL) {
+		if ((rc = mq_db_run_campaigns(db, o->only, &v, &n, err)))
+			return rc;
+		for (int i = 0; i < n; i++)
+			free(v[i].extra_holidays);
+		free(v);
+		if (n == 0)
+			return mq_err_perm(err, EX_NOINPUT, "campaign '%s': no "
+			    "such campaign, or it is not scheduled or running",
+			    o->only);
+	}
+	if (!o->dry_run)
+		return loop(&r);
+	/* a dry run does everything inside one transaction it rolls back */
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		return rc;
+	rc = loop(&r);
+	mq_db_rollback(db);
+	return rc;
+}
