@@ -138,4 +138,23 @@ eq "completed" "$(sql mailq.db "SELECT status FROM campaign")" "campaign with no
 id0=$(smtpd_field 1 message_id)
 grep -q "^In-Reply-To: $id0" "$SMTP_DIR/msg-000002.eml" || fail "step 1 is not a reply to step 0"; ok
 eq "Re: Cześć Łucja1" "$(smtpd_field 2 subject)" "step 1 subject"
+smtpd_stop; rm -rf "$SMTP_DIR"; smtpd_start
+
+# --- the send log is the last line of defence: a message already in it is
+# skipped, logged, and the run goes on
+conf 0 500 50 120
+fresh
+leads 3
+MAILQ_NOW=2026-11-24T09:00:00Z expect 0 mailq-campaign -q start q4
+MAILQ_NOW=2026-11-24T09:00:00Z expect 0 mailq-tick -n    # plans nothing for real
+sql mailq.db "INSERT INTO queue (campaign_id, lead_id, step, scheduled_at, updated_at)
+  SELECT 1, id, 0, 0, 0 FROM lead WHERE email = 'lead2@example.com';
+  UPDATE campaign_lead SET status = 'active' WHERE lead_id = (SELECT id FROM lead WHERE email = 'lead2@example.com');
+  INSERT INTO send_log (campaign_id, lead_id, step, status, claimed_at)
+  SELECT 1, id, 0, 'sent', 0 FROM lead WHERE email = 'lead2@example.com'"
+tick 2026-11-24T09:00:00Z
+grep_err "lead2@example.com step 0 is already in the send log; skipped"
+sent 2 "the two others"
+smtpd_rcpts | grep -q lead2 && fail "lead2 was sent again"; ok
+eq cancelled "$(sql mailq.db "SELECT q.status FROM queue q JOIN lead l ON l.id = q.lead_id WHERE l.email = 'lead2@example.com'")" "the refused item"
 done_checks
