@@ -124,7 +124,7 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
 	    c->holidays, c->extra_holidays };
 	char why[96];
-	int open, planned, done, rc;
+	int open, planned, done, rc = MQ_OK;
 
 	*claimed = 0;
 	*due = 0;
@@ -135,7 +135,8 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 			fprintf(r->o->out, "%s: window closed (%s)\n", c->name, why);
 		return mq_sched_next_open(&s, now, due, r->err);
 	}
-	rc = mq_db_set_running(r->db, c->id, now, r->err);
+	if (strcmp(c->status, "scheduled") == 0)
+		rc = mq_db_set_running(r->db, c->id, now, r->err);
 	if (rc == MQ_OK)
 		rc = mq_db_plan(r->db, c->id, now, &planned, &done, r->err);
 	if (rc == MQ_OK && done)
