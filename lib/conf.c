@@ -583,7 +583,7 @@ static const char *url_problem(const char *u, int *implicit)
 	else if (strncmp(u, "smtps://", 8) == 0)
 		*implicit = 1, p = u + 8;
 	else
-		return "must start with smtp:// or smtps://";
+		return "must start with smtp://, smtps:// or file:///";
 	if (memchr(p, '@', strcspn(p, "/")) != NULL)
 		return "must not hold credentials: use username and password";
 	host = p;
@@ -613,6 +613,44 @@ static const char *url_problem(const char *u, int *implicit)
 	return NULL;
 }
 
+/* file:///absolute/path, the mbox the file transport appends to. A
+ * relative path would depend on the directory cron starts in. */
+static const char *file_problem(const char *u)
+{
+	const char *p = u + strlen("file:");
+
+	if (strncmp(p, "//", 2) != 0 || p[2] != '/')
+		return "must name an absolute path, as in file:///var/tmp/mbox";
+	for (p += 2; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "must not contain control characters";
+	if (p[-1] == '/')
+		return "names a directory, not a file";
+	return NULL;
+}
+
+/* A file:// mailbox talks no SMTP: a key that would only matter to a
+ * server (and a password that would sit in a file for nothing) is an
+ * error rather than silently ignored. */
+static int load_file(struct ctx *c, const config_setting_t *g,
+    struct mq_conf_mailbox *m, const char *what)
+{
+	static const char *const smtp_only[] = { "tls", "verify", "ca_file",
+	    "username", "password", "password_file", NULL };
+	const char *problem;
+
+	if ((problem = file_problem(m->smtp)) != NULL)
+		return bad(c, member(g, "smtp"), what, "smtp URL '%s' %s",
+		    m->smtp, problem);
+	for (int i = 0; smtp_only[i] != NULL; i++)
+		if (member(g, smtp_only[i]) != NULL)
+			return bad(c, member(g, smtp_only[i]), what, "%s does "
+			    "not apply to a file:// mailbox", smtp_only[i]);
+	m->tls = MQ_TLS_NONE;
+	m->verify = 0;
+	return MQ_OK;
+}
+
 static int load_smtp(struct ctx *c, const config_setting_t *g,
     struct mq_conf_mailbox *m, const char *what)
 {
@@ -623,6 +661,8 @@ static int load_smtp(struct ctx *c, const config_setting_t *g,
 
 	if ((rc = need_str(c, g, "smtp", what, &m->smtp)) != MQ_OK)
 		return rc;
+	if (strncmp(m->smtp, "file:", 5) == 0)
+		return load_file(c, g, m, what);
 	if ((problem = url_problem(m->smtp, &implicit)) != NULL)
 		return bad(c, member(g, "smtp"), what, "smtp URL '%s' %s",
 		    m->smtp, problem);

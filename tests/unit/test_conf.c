@@ -476,7 +476,7 @@ static void test_addresses_and_urls(void **state)
 		    "mailbox 'bob-1': address");
 	}
 	expect_err("smtp://smtp.example.com:587", "http://smtp.example.com",
-	    NULL, "must start with smtp:// or smtps://");
+	    NULL, "must start with smtp://, smtps:// or file:///");
 	expect_err("smtp://smtp.example.com:587", "smtp://", "\"smtp://\"",
 	    "needs a host name");
 	expect_err("smtp://smtp.example.com:587", "smtp://bob:pw@example.com",
@@ -495,6 +495,55 @@ static void test_addresses_and_urls(void **state)
 	expect_err("    display_name = \"Anna Nowak – Dział Sprzedaży\";\n",
 	    "    display_name = \"Anna\\r\\nBcc: x@example.com\";\n", NULL,
 	    "display_name must not contain line breaks");
+}
+
+/* file:///path: the file transport's mbox, absolute, with no SMTP keys. */
+static void test_file_mailbox(void **state)
+{
+	const char *f = "    smtp = \"smtp://smtp.example.com:587\";\n";
+	const char *a = "    smtp = \"smtp://127.0.0.1:2525\";\n";
+	const struct mq_conf_mailbox *m;
+	struct mq_conf *c;
+
+	(void)state;
+	write_conf(f, "    smtp = \"file:///var/tmp/rehearsal.mbox\";\n");
+	c = load_ok();
+	m = mq_conf_mailbox(c, "bob-1");
+	assert_string_equal(m->smtp, "file:///var/tmp/rehearsal.mbox");
+	assert_int_equal(m->tls, MQ_TLS_NONE);
+	assert_null(m->username);
+	assert_null(m->password);
+	assert_null(m->ca_file);
+	mq_conf_free(c);
+
+	expect_err(f, "    smtp = \"file://rehearsal.mbox\";\n", NULL,
+	    "smtp URL 'file://rehearsal.mbox' must name an absolute path");
+	expect_err(f, "    smtp = \"file:rehearsal.mbox\";\n", NULL,
+	    "must name an absolute path");
+	expect_err(f, "    smtp = \"file:/var/tmp/rehearsal.mbox\";\n", NULL,
+	    "must name an absolute path");
+	expect_err(f, "    smtp = \"file://localhost/var/tmp/x.mbox\";\n",
+	    NULL, "must name an absolute path");
+	expect_err(f, "    smtp = \"file:///var/tmp/\";\n", NULL,
+	    "names a directory, not a file");
+	expect_err(f, "    smtp = \"file:///\";\n", NULL,
+	    "names a directory, not a file");
+	expect_err(f, "    smtp = \"file:///var/tmp/a\\tb\";\n", NULL,
+	    "must not contain control characters");
+	/* anna-1 has tls = "none" on the line after its URL */
+	expect_err(a, "    smtp = \"file:///var/tmp/a.mbox\";\n",
+	    "    tls = \"none\";\n",
+	    "mailbox 'anna-1': tls does not apply to a file:// mailbox");
+	expect_err(f, "    smtp = \"file:///var/tmp/a.mbox\";\n"
+	    "    verify = false;\n", "verify", "verify does not apply");
+	expect_err(f, "    smtp = \"file:///var/tmp/a.mbox\";\n"
+	    "    ca_file = \"ca.pem\";\n", "ca_file", "ca_file does not apply");
+	expect_err(f, "    smtp = \"file:///var/tmp/a.mbox\";\n"
+	    "    username = \"bob\";\n    password = \"x\";\n", "username",
+	    "username does not apply to a file:// mailbox");
+	expect_err(f, "    smtp = \"file:///var/tmp/a.mbox\";\n"
+	    "    password_file = \"bob.pass\";\n", "password_file",
+	    "password_file does not apply");
 }
 
 static void test_names_and_refs(void **state)
@@ -824,6 +873,7 @@ int main(void)
 		cmocka_unit_test(test_schedule_errors),
 		cmocka_unit_test(test_timezone),
 		cmocka_unit_test(test_addresses_and_urls),
+		cmocka_unit_test(test_file_mailbox),
 		cmocka_unit_test(test_names_and_refs),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_steps_and_variants),
