@@ -89,3 +89,17 @@ struct mq_db *cmd_db(struct cmd *cmd, const struct mq_conf *conf,
 		exit(cmd_fail(cmd, rc, &err));
 	return db;
 }
+
+struct mq_db *cmd_db_cron(struct cmd *cmd, const struct mq_conf *conf)
+{
+	struct mq_db *db;
+	struct mq_err err;
+	int rc;
+
+	rc = mq_db_open(&db, conf->database, MQ_DB_RW, &err);
+	if (rc == MQ_PERM && err.ex == EX_CANTCREAT)
+		rc = MQ_TEMP;
+	if (rc != MQ_OK)
+		exit(cmd_fail(cmd, rc, &err));
+	return db;
+}

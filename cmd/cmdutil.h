@@ -51,4 +51,9 @@ struct mq_conf *cmd_conf(struct cmd *cmd);
 struct mq_db *cmd_db(struct cmd *cmd, const struct mq_conf *conf,
     enum mq_db_mode mode);
 
+/* The same for the cron jobs (mailq-tick, mailq-reclaim): a database that
+ * cannot be written now (read-only, busy) is a temporary failure, exit
+ * EX_TEMPFAIL, so cron tries again next time. */
+struct mq_db *cmd_db_cron(struct cmd *cmd, const struct mq_conf *conf);
+
 #endif

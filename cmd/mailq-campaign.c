@@ -37,6 +37,10 @@ static void say(const char *name, enum mq_campaign_action action,
 		return;
 	}
 	printf("%s: %s -> %s\n", name, r->from, r->to);
+	if (r->reclaimed.requeued + r->reclaimed.failed + r->reclaimed.unknown)
+		printf("%s: claims of dead runs: %d back in the queue, %d failed, "
+		    "%d unknown\n", name, r->reclaimed.requeued,
+		    r->reclaimed.failed, r->reclaimed.unknown);
 	if (action != MQ_CAMPAIGN_START && action != MQ_CAMPAIGN_RESUME)
 		return;
 	mq_sched_format(r->timezone, r->first_send, "%a %Y-%m-%d %H:%M %Z", t, sizeof t,

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 	conf = cmd_conf(&cmd);
 	if ((rc = mq_smtp_init(&err)) != MQ_OK)
 		return cmd_fail(&cmd, rc, &err);
-	db = cmd_db(&cmd, conf, MQ_DB_RW);
+	db = cmd_db_cron(&cmd, conf);
 	rc = mq_tick_run(db, conf, &o, &st, &err);
 	if (rc == MQ_OK && (st.sent || st.retried || st.failed || st.bounced ||
 	    st.mailbox || st.unknown || st.duplicate))

@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "reclaim.h"
 
 enum mq_campaign_action {
 	MQ_CAMPAIGN_START, MQ_CAMPAIGN_PAUSE, MQ_CAMPAIGN_RESUME,
@@ -25,12 +26,14 @@ struct mq_campaign_result {
 	time_t first_send;   /* start/resume: the first moment a message may go */
 	int    open_now;     /* start/resume: the window is open now */
 	char   timezone[64]; /* the campaign's, for showing first_send */
+	struct mq_reclaim_stats reclaimed; /* resume: dead claims it returned */
 };
 
 /* Parses "start", "pause", "resume", "stop"; -1 for anything else. */
 int mq_campaign_action(const char *word);
 
-/* Applies action to campaign name at time now. MQ_PERM with EX_NOINPUT
+/* Applies action to campaign name at time now. Resume first reclaims the
+ * campaign's claims whose runs are dead, whatever their age. MQ_PERM with EX_NOINPUT
  * (no such campaign), EX_DATAERR (not allowed from its status, no leads),
  * EX_CONFIG (no usable mailbox, window never opens); MQ_TEMP if busy. */
 int mq_campaign_control(struct mq_db *db, const char *name,

@@ -23,20 +23,24 @@ static void copy_col(sqlite3_stmt *st, int i, char *buf, size_t len)
 	snprintf(buf, len, "%s", s != NULL ? (const char *)s : "");
 }
 
-static void parse_backoff(struct mq_db_run_campaign *c, const char *s)
+int mq_db_backoff_at(const char *list, int i)
 {
-	int n = 0, last = 60;
+	int v = 60;
 	char *end;
 
-	while (s != NULL && *s != '\0' && n < 32) {
-		last = (int)strtol(s, &end, 10);
-		c->backoff[n++] = last;
-		s = *end == ',' ? end + 1 : end;
-		if (end == s && *s != '\0')
+	while (list != NULL && *list != '\0') {
+		v = (int)strtol(list, &end, 10);
+		if (i-- <= 0 || *end != ',')
 			break;
+		list = end + 1;
 	}
-	while (n < 32)
-		c->backoff[n++] = last;
+	return v;
+}
+
+static void parse_backoff(struct mq_db_run_campaign *c, const char *s)
+{
+	for (int i = 0; i < 32; i++)
+		c->backoff[i] = mq_db_backoff_at(s, i);
 }
 
 static void read_run_campaign(sqlite3_stmt *st, struct mq_db_run_campaign *c)

@@ -44,6 +44,10 @@ struct mq_db_run_campaign {
 int mq_db_run_campaigns(struct mq_db *db, const char *only,
     struct mq_db_run_campaign **out, int *n, struct mq_err *err);
 
+/* Seconds before retry i + 1 (i from 0) in a "60,300,900" list; past its
+ * end the last value repeats. */
+int mq_db_backoff_at(const char *list, int i);
+
 /* scheduled -> running. */
 int mq_db_set_running(struct mq_db *db, sqlite3_int64 campaign,
     time_t now, struct mq_err *err);
