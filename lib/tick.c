@@ -146,8 +146,7 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 	return rc;
 }
 
-/* A pass over every campaign that may send. A busy database skips a
- * campaign for this run; anything else ends the run. */
+/* A pass over every campaign that may send. */
 static int pass(struct run *r, time_t now, int *claimed, time_t *next)
 {
 	struct mq_db_run_campaign *v;
@@ -159,12 +158,10 @@ static int pass(struct run *r, time_t now, int *claimed, time_t *next)
 	if ((rc = mq_db_run_campaigns(r->db, r->o->only, &v, &n, r->err)))
 		return rc;
 	for (int i = 0; rc == MQ_OK && i < n; i++) {
-		rc = campaign_pass(r, &v[i], now, &any, &due);
-		if (rc == MQ_TEMP) {
-			mq_log(MQ_LOG_WARN, "campaign %s: %s; skipped this run",
-			    v[i].name, r->err->msg);
-			rc = MQ_OK;
-		}
+		/* a database still busy after its wait, or full, ends the
+		 * run (EX_TEMPFAIL): nothing is lost, cron runs it again */
+		if ((rc = campaign_pass(r, &v[i], now, &any, &due)) != MQ_OK)
+			mq_err_prefix(r->err, "campaign %s", v[i].name);
 		*claimed |= any;
 		if (due > 0 && (*next == 0 || due < *next))
 			*next = due;

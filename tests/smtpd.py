@@ -271,7 +271,8 @@ class Server(SMTP):
 		# A sender killed mid-message shows as a close in a transaction.
 		env = self.envelope
 		self.store.event(self.conn, "close", sync=False,
-		    in_transaction=bool(env and env.mail_from))
+		    in_transaction=bool(env and env.mail_from),
+		    rcpts=list(env.rcpt_tos) if env else [])
 		super().connection_lost(error)
 
 	async def push(self, status):
