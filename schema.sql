@@ -44,7 +44,7 @@ CREATE TABLE campaign (
   retry_attempts INTEGER NOT NULL CHECK (retry_attempts > 0),
   retry_backoff  TEXT    NOT NULL,              -- '60,300,900' seconds
   next_send_at   INTEGER NOT NULL DEFAULT 0,
-  rr_cursor      INTEGER NOT NULL DEFAULT 0,    -- round-robin position
+  rr_cursor      INTEGER NOT NULL DEFAULT -1,   -- last mailbox position used
   status_at      INTEGER NOT NULL DEFAULT 0,
   created_at     INTEGER NOT NULL
 ) STRICT;

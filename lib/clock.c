@@ -123,7 +123,8 @@ int mq_clock_now(time_t *now, struct mq_err *err)
 		set = 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	*now = base + (ts.tv_sec - origin.tv_sec);
+	*now = base + (time_t)(((ts.tv_sec - origin.tv_sec) * 1000000000LL +
+	    (ts.tv_nsec - origin.tv_nsec)) / 1000000000LL);
 	return MQ_OK;
 }
 

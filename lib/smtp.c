@@ -406,8 +406,10 @@ void mq_smtp_xfer_done(struct mq_smtp_xfer *x, CURLcode rc,
 	else
 		res->outcome = mq_smtp_classify(rc, x->stage, x->code,
 		    x->body_done);
-	res->code = x->code;
-	if (x->code != 0)
+	/* the last reply explains the end only when it is a refusal or the
+	 * success; after a TLS or connection failure it is a stale 220 */
+	res->code = x->code >= 400 || rc == CURLE_OK ? x->code : 0;
+	if (res->code != 0)
 		text = x->reply;
 	else if (x->refused)
 		text = "aborted before the message body: the data hook refused";
