@@ -83,7 +83,7 @@ lint-man:
 	mandoc -Tlint -W warning $(MAN)
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -s all
 	@sh scripts/demo $(B)
 
 bench: all
