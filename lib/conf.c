@@ -44,7 +44,7 @@ static const char *const sender_keys[] = { "name", "daily_limit", NULL };
 static const char *const mailbox_keys[] = {
 	"name", "address", "display_name", "sender", "daily_limit", "enabled",
 	"smtp", "tls", "verify", "ca_file", "username", "password",
-	"password_file", NULL
+	"password_file", "connect_timeout", "timeout", NULL
 };
 static const char *const campaign_keys[] = {
 	"name", "sender", "mailboxes", "timezone", "schedule", "delay",
@@ -769,6 +769,10 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 	if ((rc = get_int(c, g, "daily_limit", what, 50, 0, MAX_LIMIT,
 	    &m->daily_limit)) != MQ_OK ||
 	    (rc = get_bool(c, g, "enabled", what, 1, &m->enabled)) != MQ_OK ||
+	    (rc = get_int(c, g, "connect_timeout", what, 15, 1, 300,
+	    &m->connect_timeout)) != MQ_OK ||
+	    (rc = get_int(c, g, "timeout", what, 40, 1, 600,
+	    &m->timeout)) != MQ_OK ||
 	    (rc = load_smtp(c, g, m, what)) != MQ_OK)
 		return rc;
 	return load_auth(c, g, m, what);

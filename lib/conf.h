@@ -26,9 +26,12 @@ struct mq_conf_mailbox {
 	char       *sender;         /* name of a sender in the same config */
 	int         daily_limit;    /* default 50 */
 	int         enabled;        /* default 1 */
-	char       *smtp;           /* smtp://host:port or smtps://host:port */
+	char       *smtp;           /* smtp://host:port, smtps://host:port or
+	                               file:///path (an mbox, for rehearsals) */
 	enum mq_tls tls;            /* default: implicit for smtps, else starttls */
 	int         verify;         /* certificate verification, default 1 */
+	int         connect_timeout;/* seconds, default 15 */
+	int         timeout;        /* seconds for a whole send, default 40 */
 	char       *ca_file;        /* extra CA bundle, NULL = system store */
 	char       *username;       /* NULL: no AUTH */
 	char       *password;       /* inline or read from password_file; never

@@ -151,11 +151,12 @@ static void send_it(struct mq_db *db, const struct mq_owner *owner,
 {
 	const struct mq_transport *t = mq_smtp_for(m->mb);
 	struct hook_arg h = { db, c, owner, m->message_id, { 0, "" } };
+	struct mq_smtp_timeouts to = { m->mb->connect_timeout, m->mb->timeout };
 	struct mq_err err;
 
 	memset(res, 0, sizeof *res);
 	if (t == NULL || t->send(m->mb, m->mb->address, c->email, m->data,
-	    m->len, NULL, data_hook, &h, res, &err) != MQ_OK) {
+	    m->len, &to, data_hook, &h, res, &err) != MQ_OK) {
 		res->outcome = MQ_SMTP_REJECT;
 		snprintf(res->reply, sizeof res->reply, "%.500s", t == NULL ?
 		    "no transport for this mailbox's URL" : err.msg);
