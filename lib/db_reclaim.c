@@ -133,7 +133,7 @@ int mq_db_reclaim(struct mq_db *db, const struct mq_db_stale *s,
 static int unknown_locked(struct mq_db *db, const char *only, int resend,
     time_t now, int *n, struct mq_err *err)
 {
-	static const char *const sql[2][3] = { {
+	static const char *const sql[2][4] = { {
 	    "UPDATE send_log SET status = 'dropped' WHERE status = 'unknown' "
 	    "AND (?1 IS NULL OR campaign_id = (SELECT id FROM campaign WHERE "
 	    "name = ?1))",
@@ -143,7 +143,7 @@ static int unknown_locked(struct mq_db *db, const char *only, int resend,
 	    "campaign WHERE name = ?1))",
 	    "UPDATE campaign_lead SET status = 'failed', updated_at = ?2 WHERE "
 	    "status = 'unknown' AND (?1 IS NULL OR campaign_id = (SELECT id "
-	    "FROM campaign WHERE name = ?1))" }, {
+	    "FROM campaign WHERE name = ?1))", NULL }, {
 	    "UPDATE send_log SET status = 'retry' WHERE status = 'unknown' "
 	    "AND (?1 IS NULL OR campaign_id = (SELECT id FROM campaign WHERE "
 	    "name = ?1))",
@@ -153,10 +153,14 @@ static int unknown_locked(struct mq_db *db, const char *only, int resend,
 	    "(SELECT id FROM campaign WHERE name = ?1))",
 	    "UPDATE campaign_lead SET status = 'active', updated_at = ?2 WHERE "
 	    "status = 'unknown' AND (?1 IS NULL OR campaign_id = (SELECT id "
-	    "FROM campaign WHERE name = ?1))" } };
+	    "FROM campaign WHERE name = ?1))",
+	    /* a completed campaign has something to send again */
+	    "UPDATE campaign SET status = 'running', status_at = ?2 WHERE "
+	    "status = 'completed' AND id IN (SELECT campaign_id FROM queue "
+	    "WHERE status = 'pending') AND (?1 IS NULL OR name = ?1)" } };
 	int rc = MQ_OK;
 
-	for (int i = 0; rc == MQ_OK && i < 3; i++) {
+	for (int i = 0; rc == MQ_OK && i < 4 && sql[resend][i] != NULL; i++) {
 		rc = mq_db_run(db, err, sql[resend][i], "sI", only,
 		    (sqlite3_int64)now);
 		if (i == 1)
