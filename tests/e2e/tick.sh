@@ -88,7 +88,7 @@ min=$(echo "$gaps" | sort -n | head -1); max=$(echo "$gaps" | sort -n | tail -1)
 [ "$min" -ge 72 ] || fail "pacing: a gap of $min s is under 72 s"; ok
 [ "$max" -le 118 ] || fail "pacing: a gap of $max s is over 108 s + one 10 s step"; ok
 [ "$(echo "$gaps" | sort -u | wc -l)" -ge 4 ] || fail "pacing: gaps do not vary: $gaps"; ok
-echo "pacing: $n messages, gaps $min..$max s"
+echo "# pacing: $n messages, gaps $min..$max s"
 
 # --- rotation: the mailboxes take turns
 m1=$(sql mailq.db "SELECT count(*) FROM send_log l JOIN mailbox m ON m.id = l.mailbox_id WHERE m.name = 'm1'")
