@@ -19,7 +19,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 MQ_CFLAGS   = -std=gnu11 $(WARN) -Ilib -I$(B) -DMQ_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
 MQ_LIBS     = $(PKG_LIBS) -lcsv -lm
 
-PROGS    = mailq-init mailq-import mailq-campaign mailq-tick mailq-reclaim
+PROGS    = $(notdir $(basename $(wildcard cmd/mailq-*.c)))
 LIB_SRC  = $(wildcard lib/*.c)
 LIB_OBJ  = $(LIB_SRC:lib/%.c=$(B)/lib/%.o) $(B)/lib/schema_sql.o
 CMD_UTIL = $(B)/cmd/cmdutil.o
