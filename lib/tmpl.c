@@ -46,11 +46,21 @@ static size_t skip_blank(const char *t, size_t i)
 	return i;
 }
 
+/* The first "cc" in s, or NULL. (Not strstr: a sanitizer's strstr
+ * measures the whole rest of the string at every call.) */
+static const char *pair(const char *s, char c)
+{
+	for (; *s != '\0'; s++)
+		if (s[0] == c && s[1] == c)
+			return s;
+	return NULL;
+}
+
 /* The placeholder as written, for error messages: up to its "}}" or the
  * line's end, cut at 40 bytes without splitting a UTF-8 sequence. */
 static int shown(const char *t, size_t at, char *buf, size_t len)
 {
-	const char *close = strstr(t + at, "}}");
+	const char *close = pair(t + at, '}');
 	size_t n = strcspn(t + at, "\r\n");
 
 	if (close != NULL && (size_t)(close - (t + at)) + 2 < n)
@@ -79,7 +89,7 @@ static int bad(const char *t, size_t at, const char *what,
  * when there is none, or -1 with err set for a bad one. */
 static int scan(const char *t, size_t pos, struct ph *ph, struct mq_err *err)
 {
-	const char *open = strstr(t + pos, "{{");
+	const char *open = pair(t + pos, '{');
 	const char *close;
 	size_t i;
 
@@ -89,7 +99,7 @@ static int scan(const char *t, size_t pos, struct ph *ph, struct mq_err *err)
 	ph->at = (size_t)(open - t);
 	i = skip_blank(t, ph->at + 2);
 	if (!is_name0(t[i]))
-		return bad(t, ph->at, strstr(t + i, "}}") == NULL ? "unclosed" :
+		return bad(t, ph->at, pair(t + i, '}') == NULL ? "unclosed" :
 		    "bad field name in", err);
 	ph->name = t + i;
 	while (is_name(t[i]))
@@ -97,7 +107,7 @@ static int scan(const char *t, size_t pos, struct ph *ph, struct mq_err *err)
 	ph->nlen = (size_t)(t + i - ph->name);
 	i = skip_blank(t, i);
 	if (t[i] == '|') {
-		if ((close = strstr(t + i + 1, "}}")) == NULL)
+		if ((close = pair(t + i + 1, '}')) == NULL)
 			return bad(t, ph->at, "unclosed", err);
 		ph->fb = t + i + 1;
 		ph->fblen = (size_t)(close - ph->fb);
@@ -108,7 +118,7 @@ static int scan(const char *t, size_t pos, struct ph *ph, struct mq_err *err)
 		ph->end = i + 2;
 		return 1;
 	}
-	return bad(t, ph->at, strstr(t + i, "}}") == NULL ? "unclosed" :
+	return bad(t, ph->at, pair(t + i, '}') == NULL ? "unclosed" :
 	    "bad field name in", err);
 }
 
