@@ -41,6 +41,12 @@ static void read_campaign(sqlite3_stmt *st, struct mq_db_campaign *c)
 	c->status_at = sqlite3_column_int64(st, 18);
 }
 
+#define CAMPAIGN_COLS "SELECT c.id, c.name, c.status, s.name, " \
+	"c.timezone, c.holidays, c.extra_holidays, c.retry_backoff, " \
+	"c.retired, c.days, c.start_min, c.end_min, c.delay, c.jitter, " \
+	"c.daily_limit, c.buffer, c.retry_attempts, c.next_send_at, " \
+	"c.status_at FROM campaign c JOIN sender s ON s.id = c.sender_id "
+
 int mq_db_campaign_get(struct mq_db *db, const char *name,
     struct mq_db_campaign *c, struct mq_err *err)
 {
@@ -48,12 +54,7 @@ int mq_db_campaign_get(struct mq_db *db, const char *name,
 	int rc, sr;
 
 	memset(c, 0, sizeof *c);
-	rc = mq_db_prepare(db, "SELECT c.id, c.name, c.status, s.name, "
-	    "c.timezone, c.holidays, c.extra_holidays, c.retry_backoff, "
-	    "c.retired, c.days, c.start_min, c.end_min, c.delay, c.jitter, "
-	    "c.daily_limit, c.buffer, c.retry_attempts, c.next_send_at, "
-	    "c.status_at FROM campaign c JOIN sender s ON s.id = c.sender_id "
-	    "WHERE c.name = ?1", &st, err);
+	rc = mq_db_prepare(db, CAMPAIGN_COLS "WHERE c.name = ?1", &st, err);
 	if (rc != MQ_OK)
 		return rc;
 	mq_db_bind(st, "s", name);
@@ -70,6 +71,46 @@ int mq_db_campaign_get(struct mq_db *db, const char *name,
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int mq_db_campaign_all(struct mq_db *db, struct mq_db_campaign **out,
+    int *n, struct mq_err *err)
+{
+	struct mq_db_campaign *v = NULL, *more;
+	sqlite3_stmt *st;
+	int cap = 0, rc, sr;
+
+	*out = NULL;
+	*n = 0;
+	rc = mq_db_prepare(db, CAMPAIGN_COLS "ORDER BY c.retired, c.name", &st,
+	    err);
+	if (rc != MQ_OK)
+		return rc;
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((more = realloc(v, cap * sizeof *v)) == NULL)
+				break;
+			v = more;
+		}
+		read_campaign(st, &v[*n]);
+		if (v[(*n)++].retry_backoff == NULL)
+			break;
+	}
+	if (sr == SQLITE_ROW)
+		rc = mq_err_perm(err, EX_OSERR, "out of memory");
+	else if (sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "read campaigns", err);
+	sqlite3_finalize(st);
+	*out = v;
+	return rc;
+}
+
+void mq_db_campaign_free_all(struct mq_db_campaign *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		mq_db_campaign_free(&v[i]);
+	free(v);
 }
 
 void mq_db_campaign_free(struct mq_db_campaign *c)

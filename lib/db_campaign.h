@@ -52,6 +52,14 @@ struct mq_db_campaign_counts {
 int mq_db_campaign_get(struct mq_db *db, const char *name,
     struct mq_db_campaign *c, struct mq_err *err);
 
+/* Every campaign, retired last, then by name, in *out (an array of *n;
+ * free with mq_db_campaign_free_all). */
+int mq_db_campaign_all(struct mq_db *db, struct mq_db_campaign **out, int *n,
+    struct mq_err *err);
+
+/* Frees each of the n campaigns and the array. */
+void mq_db_campaign_free_all(struct mq_db_campaign *v, int n);
+
 /* Frees the strings of c (not c itself). */
 void mq_db_campaign_free(struct mq_db_campaign *c);
 

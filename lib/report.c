@@ -52,9 +52,7 @@ void mq_report_relative(time_t t, time_t now, char *buf, size_t len)
 		snprintf(buf, len, "%s%ld days%s", pre, d / 86400, post);
 }
 
-/* When the next message may go: the later of the campaign's next send time
- * and now, moved into the window. 0 when it is not sending. */
-static time_t next_send(const struct mq_db_campaign *c, time_t now)
+time_t mq_report_next_send(const struct mq_db_campaign *c, time_t now)
 {
 	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
 	    c->holidays, c->extra_holidays };
@@ -84,7 +82,7 @@ static int campaign_line(struct mq_db *db, const char *name, time_t now,
 	    NULL);
 	if ((rc = mq_db_campaign_counts(db, c.id, day0, &k, err)) == MQ_OK) {
 		snprintf(when, sizeof when, "-");
-		if ((at = next_send(&c, now)) != 0)
+		if ((at = mq_report_next_send(&c, now)) != 0)
 			mq_sched_format(c.timezone, at, "%a %d %b %H:%M %Z",
 			    when, sizeof when, NULL);
 		fprintf(out, "%-16s %-10s %6d %6d %6d %6d %6d %5d/%-5d %s\n",
@@ -191,7 +189,7 @@ static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
 	print_counts(out, "messages", k->msg, mq_db_msg_states, MQ_MSG_N);
 	fprintf(out, "%-11s%d sent of %d\n", "today", k->sent_today,
 	    c->daily_limit);
-	if ((at = next_send(c, now)) != 0) {
+	if ((at = mq_report_next_send(c, now)) != 0) {
 		mq_sched_format(c->timezone, at, "%a %Y-%m-%d %H:%M:%S %Z", t,
 		    sizeof t, NULL);
 		mq_report_relative(at, now, rel, sizeof rel);
