@@ -10,7 +10,7 @@ export MAILQ_CONFIG="$T/mailq.conf"
 T0=1795510800                   # Tue 2026-11-24 09:00:00 UTC, 10:00 Warsaw
 
 SMTP_DIR=$T/auth smtpd_start
-AUTH_PORT=$SMTP_PORT AUTH_PID=$SMTP_PID
+AUTH_PORT=$SMTP_PORT
 SMTP_DIR=$T/auth smtpd_faults '{"auth": {"user": "u", "password": "right"}}'
 SMTP_DIR=$T/smtpd smtpd_start
 smtpd_faults '{"rcpt": {"bad@example.com": "550 5.1.1 no such user"},
@@ -436,7 +436,7 @@ MAILQ_NOW=$NOW expect 0 mailq-stats --prometheus -o prom/mailq.prom
 [ -s "$T/out" ] && fail "-o printed to stdout"; ok
 cmp -s prom/mailq.prom stats.prom || fail "-o wrote other metrics"; ok
 eq 644 "$(stat -c %a prom/mailq.prom)" "mode of the -o file"
-eq 1 "$(ls -A prom | wc -l)" "files in the output directory"
+eq 1 "$(find prom -mindepth 1 | wc -l)" "files in the output directory"
 MAILQ_NOW=$NOW expect 73 mailq-stats --json -o "$T/nodir/x.json"
 if [ "$(id -u)" != 0 ]; then
 	chmod 555 prom
