@@ -86,8 +86,14 @@ demo: deps
 	@$(MAKE) --no-print-directory -s all
 	@sh scripts/demo $(B)
 
-bench: all
-	@echo "make bench: no benchmarks yet"
+$(B)/bench/%: bench/%.c $(B)/libmailq.a
+	@mkdir -p $(@D)
+	$(say) "  LD    $@"
+	$(Q)$(CC) $(MQ_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libmailq.a $(MQ_LIBS)
+
+bench: deps
+	@$(MAKE) -s all $(B)/bench/claim
+	@sh bench/run $(B)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)/examples
