@@ -43,6 +43,9 @@ CREATE TABLE campaign (
   buffer         INTEGER NOT NULL CHECK (buffer > 0),
   retry_attempts INTEGER NOT NULL CHECK (retry_attempts > 0),
   retry_backoff  TEXT    NOT NULL,              -- '60,300,900' seconds
+  contact_gap_days INTEGER NOT NULL DEFAULT 0 CHECK (contact_gap_days >= 0),
+                                              -- skip leads another campaign
+                                              -- wrote to this recently
   next_send_at   INTEGER NOT NULL DEFAULT 0,
   rr_cursor      INTEGER NOT NULL DEFAULT -1,   -- last mailbox position used
   status_at      INTEGER NOT NULL DEFAULT 0,
@@ -142,6 +145,7 @@ CREATE TABLE send_log (
                 ('sending', 'retry', 'sent', 'failed', 'bounced', 'unknown',
                  'dropped')),
   message_id  TEXT,
+  subject     TEXT,                            -- as sent: "Re: " threads on it
   smtp_code   INTEGER,
   smtp_reply  TEXT,
   claimed_at  INTEGER NOT NULL,
@@ -150,6 +154,7 @@ CREATE TABLE send_log (
 CREATE UNIQUE INDEX send_log_once ON send_log(campaign_id, lead_id, step);
 CREATE INDEX send_log_mailbox ON send_log(mailbox_id, claimed_at);
 CREATE INDEX send_log_sent ON send_log(campaign_id, sent_at);
+CREATE INDEX send_log_lead ON send_log(lead_id, claimed_at);
 
 -- Every try of a message, kept: the history behind a send_log row.
 CREATE TABLE attempt (

@@ -1,6 +1,7 @@
 /* mailq-campaign: start, pause, resume, stop, list and show campaigns. */
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "campaign.h"
 #include "clock.h"
@@ -11,13 +12,17 @@
 
 static const char help[] =
 "usage: mailq-campaign [-qv] [-c FILE] start|pause|resume|stop|show NAME\n"
+"       mailq-campaign [-qv] [-c FILE] replied NAME EMAIL...|-\n"
 "       mailq-campaign [-qv] [-c FILE] list\n"
 "Control campaigns and see their state.\n"
 "  start NAME   schedule it: it sends inside its window (checks that it has\n"
-"               leads and a usable mailbox; says when the first message goes)\n"
+"               leads, that they have the fields its templates use, and a\n"
+"               usable mailbox; says when the first message goes)\n"
 "  pause NAME   stop claiming new messages; messages in flight finish\n"
 "  resume NAME  schedule a paused campaign again\n"
 "  stop NAME    stop for good: its queued messages are cancelled\n"
+"  replied NAME EMAIL...  these leads replied: no more follow-ups\n"
+"               (- reads addresses from stdin, one a line)\n"
 "  list         one line per campaign\n"
 "  show NAME    one campaign in detail\n"
 "  -c, --config FILE  config file (default $MAILQ_CONFIG, ./mailq.conf,\n"
@@ -65,6 +70,30 @@ static int control(struct cmd *cmd, struct mq_db *db, const char *name,
 	return rc;
 }
 
+static void stranger(void *arg, const char *email, const char *why)
+{
+	fprintf(stderr, "%s: %s: %s\n", (const char *)arg, email, why);
+}
+
+static int replied(struct cmd *cmd, struct mq_db *db, const char *name,
+    char **emails, int n, time_t now, struct mq_err *err)
+{
+	struct mq_replied_opts o = { (const char *const *)emails, n, stdin,
+	    stranger, (void *)"mailq-campaign" };
+	struct mq_replied r;
+	int rc;
+
+	rc = mq_campaign_replied(db, name, &o, now, &r, err);
+	if (rc == MQ_OK && cmd->level > MQ_LOG_ERR)
+		printf("%s: replied %d, unchanged %d, not leads %d\n", name,
+		    r.marked, r.kept, r.unknown);
+	if (rc == MQ_OK && r.unknown > 0)
+		return mq_err_perm(err, EX_DATAERR, "%d address%s not leads "
+		    "of campaign '%s'", r.unknown, r.unknown == 1 ? " is" :
+		    "es are", name);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = { CMD_LONGOPTS,
@@ -74,7 +103,7 @@ int main(int argc, char **argv)
 	struct mq_err err;
 	struct cmd cmd;
 	const char *verb, *name;
-	int action, rc, c;
+	int action, reply, rc, c;
 	time_t now;
 
 	cmd_init(&cmd, "mailq-campaign", help);
@@ -86,18 +115,25 @@ int main(int argc, char **argv)
 	verb = argv[optind];
 	name = optind + 1 < argc ? argv[optind + 1] : NULL;
 	action = mq_campaign_action(verb);
-	if (action < 0 && strcmp(verb, "list") != 0 && strcmp(verb, "show") != 0)
+	reply = strcmp(verb, "replied") == 0;
+	if (action < 0 && strcmp(verb, "list") != 0 &&
+	    strcmp(verb, "show") != 0 && !reply)
 		cmd_usage(&cmd, "unknown command '%s'", verb);
 	if (strcmp(verb, "list") != 0 && name == NULL)
 		cmd_usage(&cmd, "%s: which campaign?", verb);
-	if (argc - optind > (strcmp(verb, "list") == 0 ? 1 : 2))
+	if (reply && argc - optind < 3)
+		cmd_usage(&cmd, "replied: which addresses? (- for stdin)");
+	if (!reply && argc - optind > (strcmp(verb, "list") == 0 ? 1 : 2))
 		cmd_usage(&cmd, "unexpected argument '%s'", argv[argc - 1]);
 	cmd_ready(&cmd);
 	if ((rc = mq_clock_now(&now, &err)) != MQ_OK)
 		return cmd_fail(&cmd, rc, &err);
 	conf = cmd_conf(&cmd);
-	db = cmd_db(&cmd, conf, action < 0 ? MQ_DB_RO : MQ_DB_RW);
-	if (strcmp(verb, "list") == 0)
+	db = cmd_db(&cmd, conf, action < 0 && !reply ? MQ_DB_RO : MQ_DB_RW);
+	if (reply)
+		rc = replied(&cmd, db, name, argv + optind + 2, argc - optind - 2,
+		    now, &err);
+	else if (strcmp(verb, "list") == 0)
 		rc = mq_report_campaigns(db, now, stdout, &err);
 	else if (strcmp(verb, "show") == 0)
 		rc = mq_report_campaign(db, name, now, stdout, &err);

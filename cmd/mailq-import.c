@@ -1,5 +1,6 @@
 /* mailq-import: add leads from a CSV file to a campaign. */
 #include <stdio.h>
+#include <string.h>
 #include <sysexits.h>
 
 #include "cmdutil.h"
@@ -8,11 +9,16 @@
 
 static const char help[] =
 "usage: mailq-import [-qv] [-c FILE] [--strict] CAMPAIGN FILE|-\n"
+"       mailq-import [-qv] [-c FILE] --suppress [--reason TEXT] FILE|-\n"
 "Add leads to a campaign from a CSV file (- reads stdin). The header row\n"
 "needs an email column; the other columns become template fields.\n"
 "Rejected rows are reported as FILE:LINE: reason; duplicate and suppressed\n"
 "addresses are skipped. Everything is written in one transaction.\n"
 "  --strict           import nothing if any row is rejected\n"
+"  --suppress         add the addresses (one a line, or a CSV file with an\n"
+"                     email column) to the suppression list: never written\n"
+"                     to again, by any campaign\n"
+"  --reason TEXT      why, kept with each suppressed address\n"
 "  -c, --config FILE  config file (default $MAILQ_CONFIG, ./mailq.conf,\n"
 "                     /etc/mailq.conf)\n"
 "  -q, --quiet        no summary line; rejects are still reported\n"
@@ -20,7 +26,7 @@ static const char help[] =
 "  -h, --help         this text\n"
 "  -V, --version      print the version\n";
 
-enum { OPT_STRICT = 256 };
+enum { OPT_STRICT = 256, OPT_SUPPRESS, OPT_REASON };
 
 static void note(void *arg, const char *file, long line,
     enum mq_import_kind kind, const char *text)
@@ -35,7 +41,12 @@ static void note(void *arg, const char *file, long line,
 
 static void summary(const char *campaign, const struct mq_import_stats *st)
 {
-	if (st->rolled_back)
+	if (campaign == NULL)
+		printf("suppression list: added %ld, already there %ld, "
+		    "rejected %ld%s\n", st->imported, st->duplicate,
+		    st->rejected, st->rolled_back ? " (nothing added: "
+		    "--strict)" : "");
+	else if (st->rolled_back)
 		printf("%s: nothing imported (--strict): %ld rejected\n",
 		    campaign, st->rejected);
 	else
@@ -48,6 +59,8 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = { CMD_LONGOPTS,
 	    { "strict", no_argument, NULL, OPT_STRICT },
+	    { "suppress", no_argument, NULL, OPT_SUPPRESS },
+	    { "reason", required_argument, NULL, OPT_REASON },
 	    { NULL, 0, NULL, 0 } };
 	struct mq_import_opts opts = { 0 };
 	struct mq_import_stats st;
@@ -55,25 +68,37 @@ int main(int argc, char **argv)
 	struct mq_db *db;
 	struct mq_err err;
 	struct cmd cmd;
-	int rc, c;
+	int rc, c, suppress = 0;
 
 	cmd_init(&cmd, "mailq-import", help);
 	while ((c = getopt_long(argc, argv, CMD_SHORTOPTS, longopts, NULL)) != -1)
 		if (c == OPT_STRICT)
 			opts.strict = 1;
+		else if (c == OPT_SUPPRESS)
+			suppress = 1;
+		else if (c == OPT_REASON)
+			opts.reason = optarg;
 		else
 			cmd_option(&cmd, c, optarg);
-	if (argc - optind != 2)
+	if (suppress && argc - optind != 1)
+		cmd_usage(&cmd, "--suppress: need one file (or -)");
+	if (!suppress && argc - optind != 2)
 		cmd_usage(&cmd, "need a campaign name and a file (or -)");
+	if (!suppress && opts.reason != NULL)
+		cmd_usage(&cmd, "--reason goes with --suppress");
+	if (opts.reason != NULL && (*opts.reason == '\0' ||
+	    strpbrk(opts.reason, "\r\n") != NULL))
+		cmd_usage(&cmd, "--reason: one line of text");
 	cmd_ready(&cmd);
-	opts.campaign = argv[optind];
-	opts.path = argv[optind + 1];
+	opts.campaign = suppress ? NULL : argv[optind];
+	opts.path = argv[argc - 1];
 	opts.note = note;
 	opts.note_arg = &cmd;
 
 	conf = cmd_conf(&cmd);
 	db = cmd_db(&cmd, conf, MQ_DB_RW);
-	rc = mq_import_run(db, &opts, &st, &err);
+	rc = suppress ? mq_import_suppress(db, &opts, &st, &err) :
+	    mq_import_run(db, &opts, &st, &err);
 	mq_db_close(db);
 	mq_conf_free(conf);
 	if (rc != MQ_OK)

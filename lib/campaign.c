@@ -5,8 +5,10 @@
 
 #include "campaign.h"
 #include "db_campaign.h"
+#include "db_queue.h"
 #include "reclaim.h"
 #include "sched.h"
+#include "tmpl.h"
 
 /* Per action: the statuses it moves from, where it goes, and the statuses
  * in which it is already done. */
@@ -50,6 +52,82 @@ static int among(const char *s, const char *const *set, int n)
 	return 0;
 }
 
+/* The fields the campaign's templates need without a fallback. */
+struct fields {
+	char name[32][64];
+	int  n;
+};
+
+static int add_field(const char *name, size_t len, void *arg)
+{
+	struct fields *f = arg;
+
+	if (len >= sizeof f->name[0] || (len == 5 &&
+	    strncmp(name, "email", 5) == 0))
+		return 0;                 /* every lead has its address */
+	for (int i = 0; i < f->n; i++)
+		if (strlen(f->name[i]) == len && strncmp(f->name[i], name,
+		    len) == 0)
+			return 0;
+	if (f->n < 32)
+		snprintf(f->name[f->n++], sizeof f->name[0], "%.*s", (int)len,
+		    name);
+	return 0;
+}
+
+static int collect(const char *tmpl, void *arg)
+{
+	mq_tmpl_required(tmpl, add_field, arg);
+	return MQ_OK;
+}
+
+/* Appends "N leads lack 'F': a, b, ... and M more" to buf. */
+static void lacking(char *buf, size_t size, const char *field, int count,
+    char (*emails)[320])
+{
+	size_t n = strlen(buf);
+	int i;
+
+	snprintf(buf + n, size - n, "%s%d lead%s without '%s':", n ? "; " :
+	    "", count, count == 1 ? "" : "s", field);
+	for (i = 0; i < count && i < 10; i++) {
+		n = strlen(buf);
+		if (snprintf(buf + n, size - n, "%s %.320s", i ? "," : "",
+		    emails[i]) >= (int)(size - n))
+			return;            /* full: the message is cut short */
+	}
+	n = strlen(buf);
+	if (count > 10)
+		snprintf(buf + n, size - n, " and %d more", count - 10);
+}
+
+/* A template field without a fallback that some lead lacks would be a
+ * hole at send time: refuse now, saying which field and which leads. */
+static int templates_ok(struct mq_db *db, const struct mq_db_campaign *c,
+    struct mq_err *err)
+{
+	static char emails[10][320];
+	struct fields f = { .n = 0 };
+	char buf[900] = "";
+	int count, rc;
+
+	if ((rc = mq_db_templates(db, c->id, collect, &f, err)) != MQ_OK)
+		return rc;
+	for (int i = 0; i < f.n; i++) {
+		rc = mq_db_lacking(db, c->id, f.name[i], emails, 10, &count,
+		    err);
+		if (rc != MQ_OK)
+			return rc;
+		if (count > 0)
+			lacking(buf, sizeof buf, f.name[i], count, emails);
+	}
+	if (buf[0] != '\0')
+		return mq_err_perm(err, EX_DATAERR, "campaign '%s': the "
+		    "templates use fields (without a fallback) that leads lack: "
+		    "%s", c->name, buf);
+	return MQ_OK;
+}
+
 /* Before sending can begin: leads to send to, a mailbox to send from, and
  * a window that opens. Sets res->first_send. */
 static int ready(struct mq_db *db, const struct mq_db_campaign *c,
@@ -68,6 +146,9 @@ static int ready(struct mq_db *db, const struct mq_db_campaign *c,
 	    k.lead[MQ_LEAD_QUEUED] + k.lead[MQ_LEAD_ACTIVE] == 0)
 		return mq_err_perm(err, EX_DATAERR, "campaign '%s': no leads "
 		    "to send to; add some with mailq-import", c->name);
+	if (action == MQ_CAMPAIGN_START &&
+	    (rc = templates_ok(db, c, err)) != MQ_OK)
+		return rc;
 	if (k.usable_mailboxes == 0)
 		return mq_err_perm(err, EX_CONFIG, "campaign '%s': no usable "
 		    "mailbox (%d in rotation, all disabled or retired)",
@@ -132,6 +213,71 @@ int mq_campaign_control(struct mq_db *db, const char *name,
 		return rc;
 	if ((rc = mq_db_campaign_get(db, name, &c, err)) == MQ_OK) {
 		rc = control(db, &c, action, now, res, err);
+		mq_db_campaign_free(&c);
+	}
+	if (rc == MQ_OK)
+		return mq_db_commit(db, err);
+	mq_db_rollback(db);
+	return rc;
+}
+
+/* Reads addresses, one a line, for '-'. */
+static int replied_stream(struct mq_db *db, sqlite3_int64 id, FILE *in,
+    time_t now, const struct mq_replied_opts *o, struct mq_replied *r,
+    struct mq_err *err);
+
+static int replied_one(struct mq_db *db, sqlite3_int64 id, const char *email,
+    time_t now, const struct mq_replied_opts *o, struct mq_replied *r,
+    struct mq_err *err)
+{
+	enum mq_db_reply res;
+	int rc;
+
+	if (strcmp(email, "-") == 0)
+		return replied_stream(db, id, o->in, now, o, r, err);
+	if ((rc = mq_db_replied(db, id, email, now, &res, err)) != MQ_OK)
+		return rc;
+	if (res == MQ_DB_REPLY_MARKED)
+		r->marked++;
+	else if (res == MQ_DB_REPLY_KEPT)
+		r->kept++;
+	else
+		r->unknown++;
+	if (res == MQ_DB_REPLY_UNKNOWN && o->note != NULL)
+		o->note(o->note_arg, email, "not a lead of this campaign");
+	return MQ_OK;
+}
+
+static int replied_stream(struct mq_db *db, sqlite3_int64 id, FILE *in,
+    time_t now, const struct mq_replied_opts *o, struct mq_replied *r,
+    struct mq_err *err)
+{
+	char buf[400], *p, *e;
+	int rc = MQ_OK;
+
+	while (rc == MQ_OK && in != NULL && fgets(buf, sizeof buf, in) != NULL) {
+		p = buf + strspn(buf, " \t");
+		for (e = p + strlen(p); e > p && strchr(" \t\r\n", e[-1]);)
+			*--e = '\0';
+		if (*p != '\0' && *p != '#' && strcmp(p, "-") != 0)
+			rc = replied_one(db, id, p, now, o, r, err);
+	}
+	return rc;
+}
+
+int mq_campaign_replied(struct mq_db *db, const char *name,
+    const struct mq_replied_opts *o, time_t now, struct mq_replied *r,
+    struct mq_err *err)
+{
+	struct mq_db_campaign c;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		return rc;
+	if ((rc = mq_db_campaign_get(db, name, &c, err)) == MQ_OK) {
+		for (int i = 0; rc == MQ_OK && i < o->n; i++)
+			rc = replied_one(db, c.id, o->emails[i], now, o, r, err);
 		mq_db_campaign_free(&c);
 	}
 	if (rc == MQ_OK)

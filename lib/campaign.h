@@ -8,6 +8,7 @@
 #ifndef MQ_CAMPAIGN_H
 #define MQ_CAMPAIGN_H
 
+#include <stdio.h>
 #include <time.h>
 
 #include "db.h"
@@ -33,11 +34,36 @@ struct mq_campaign_result {
 int mq_campaign_action(const char *word);
 
 /* Applies action to campaign name at time now. Resume first reclaims the
- * campaign's claims whose runs are dead, whatever their age. MQ_PERM with EX_NOINPUT
- * (no such campaign), EX_DATAERR (not allowed from its status, no leads),
+ * campaign's claims whose runs are dead, whatever their age. Start checks
+ * that every lead to write to has the fields the templates use without a
+ * fallback. MQ_PERM with EX_NOINPUT (no such campaign), EX_DATAERR (not
+ * allowed from its status, no leads, leads lacking template fields),
  * EX_CONFIG (no usable mailbox, window never opens); MQ_TEMP if busy. */
 int mq_campaign_control(struct mq_db *db, const char *name,
     enum mq_campaign_action action, time_t now,
     struct mq_campaign_result *res, struct mq_err *err);
+
+struct mq_replied_opts {
+	const char *const *emails;   /* addresses; "-" reads them from in */
+	int                n;
+	FILE              *in;       /* one address a line; '#' comments */
+	/* told about every address that is not a lead of the campaign; may
+	 * be NULL (the library prints nothing) */
+	void             (*note)(void *arg, const char *email, const char *why);
+	void              *note_arg;
+};
+
+struct mq_replied {
+	int marked;      /* now replied, their follow-ups cancelled */
+	int kept;        /* already finished otherwise: replied, bounced, ... */
+	int unknown;     /* not leads of the campaign */
+};
+
+/* Marks the leads of campaign name with these addresses as replied and
+ * cancels their pending messages, in one transaction. MQ_PERM with
+ * EX_NOINPUT (no such campaign); MQ_TEMP if busy. */
+int mq_campaign_replied(struct mq_db *db, const char *name,
+    const struct mq_replied_opts *o, time_t now, struct mq_replied *r,
+    struct mq_err *err);
 
 #endif

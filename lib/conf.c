@@ -44,11 +44,13 @@ static const char *const sender_keys[] = { "name", "daily_limit", NULL };
 static const char *const mailbox_keys[] = {
 	"name", "address", "display_name", "sender", "daily_limit", "enabled",
 	"smtp", "tls", "verify", "ca_file", "username", "password",
-	"password_file", "connect_timeout", "timeout", NULL
+	"password_file", "connect_timeout", "timeout", "unsubscribe_mailto",
+	NULL
 };
 static const char *const campaign_keys[] = {
 	"name", "sender", "mailboxes", "timezone", "schedule", "delay",
-	"jitter", "daily_limit", "buffer", "retry", "steps", NULL
+	"jitter", "daily_limit", "buffer", "retry", "steps",
+	"unsubscribe_mailto", "unsubscribe_url", "contact_gap_days", NULL
 };
 static const char *const schedule_keys[] = {
 	"days", "start", "end", "holidays", "extra_holidays", NULL
@@ -735,6 +737,44 @@ static int load_auth(struct ctx *c, const config_setting_t *g,
 	return rc;
 }
 
+/* unsubscribe_mailto: an address for List-Unsubscribe, or absent. */
+static int load_mailto(struct ctx *c, const config_setting_t *g,
+    const char *what, char **out)
+{
+	int rc;
+
+	if ((rc = get_str(c, g, "unsubscribe_mailto", what, NULL, out)) !=
+	    MQ_OK || *out == NULL)
+		return rc;
+	if (!addr_valid(*out) || strchr(*out, '?') != NULL)
+		return bad(c, member(g, "unsubscribe_mailto"), what,
+		    "unsubscribe_mailto '%s' is not a valid email address",
+		    *out);
+	return MQ_OK;
+}
+
+/* unsubscribe_url: an https base to which "?t=TOKEN" is added; printable
+ * ASCII without spaces, quotes, angle brackets or a fragment. */
+static int load_unsub_url(struct ctx *c, const config_setting_t *g,
+    const char *what, char **out)
+{
+	const char *p;
+	int rc;
+
+	if ((rc = get_str(c, g, "unsubscribe_url", what, NULL, out)) !=
+	    MQ_OK || *out == NULL)
+		return rc;
+	for (p = *out; *p > ' ' && *p < 127 && strchr("\"<>#\\", *p) ==
+	    NULL; p++)
+		;
+	if (strncmp(*out, "https://", 8) != 0 || (*out)[8] == '\0' ||
+	    (*out)[8] == '/' || *p != '\0' || strlen(*out) > 900)
+		return bad(c, member(g, "unsubscribe_url"), what,
+		    "unsubscribe_url must be an https:// URL (printable, no "
+		    "spaces, quotes, <, > or #)");
+	return MQ_OK;
+}
+
 static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 {
 	struct mq_conf_mailbox *m = &c->conf->mailboxes[i];
@@ -773,7 +813,8 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 	    &m->connect_timeout)) != MQ_OK ||
 	    (rc = get_int(c, g, "timeout", what, 40, 1, 600,
 	    &m->timeout)) != MQ_OK ||
-	    (rc = load_smtp(c, g, m, what)) != MQ_OK)
+	    (rc = load_smtp(c, g, m, what)) != MQ_OK ||
+	    (rc = load_mailto(c, g, what, &m->unsubscribe_mailto)) != MQ_OK)
 		return rc;
 	return load_auth(c, g, m, what);
 }
@@ -1080,7 +1121,7 @@ static int load_body(struct ctx *c, const config_setting_t *g,
 }
 
 static int load_variant(struct ctx *c, const config_setting_t *g,
-    struct mq_conf_step *st, int i, const char *swhat)
+    struct mq_conf_step *st, int step, int i, const char *swhat)
 {
 	struct mq_conf_variant *v = &st->variants[i];
 	char what[WHAT], def[2] = { (char)('A' + i), '\0' };
@@ -1105,12 +1146,16 @@ static int load_variant(struct ctx *c, const config_setting_t *g,
 			    "this step (line %d)", v->letter,
 			    st->variants[j].line);
 	if ((rc = get_int(c, g, "weight", what, 1, 1, 1000000,
-	    &v->weight)) != MQ_OK ||
-	    (rc = need_str(c, g, "subject", what, &v->subject)) != MQ_OK)
+	    &v->weight)) != MQ_OK)
 		return rc;
-	if (v->subject[0] == '\0' || has_control(v->subject))
-		return bad(c, member(g, "subject"), what, "subject must be "
-		    "non-empty, without line breaks or control characters");
+	/* a follow-up without a subject replies to the previous one */
+	if ((rc = step > 0 ? get_str(c, g, "subject", what, "", &v->subject) :
+	    need_str(c, g, "subject", what, &v->subject)) != MQ_OK)
+		return rc;
+	if ((step == 0 && v->subject[0] == '\0') || has_control(v->subject))
+		return bad(c, member(g, "subject") ? member(g, "subject") : g,
+		    what, "subject must be non-empty, without line breaks or "
+		    "control characters");
 	if ((rc = load_body(c, g, "text", "text_file", 1, what,
 	    &v->text)) != MQ_OK)
 		return rc;
@@ -1142,8 +1187,8 @@ static int load_step(struct ctx *c, const config_setting_t *g,
 		return oom(c);
 	st->n_variants = n;
 	for (j = 0; j < n; j++)
-		if ((rc = load_variant(c, config_setting_get_elem(l, j), st, j,
-		    what)) != MQ_OK)
+		if ((rc = load_variant(c, config_setting_get_elem(l, j), st, i,
+		    j, what)) != MQ_OK)
 			return rc;
 	return MQ_OK;
 }
@@ -1177,6 +1222,11 @@ static int load_pacing(struct ctx *c, const config_setting_t *g,
 	    &k->jitter)) != MQ_OK ||
 	    (rc = get_int(c, g, "daily_limit", what, 500, 0, MAX_LIMIT,
 	    &k->daily_limit)) != MQ_OK)
+		return rc;
+	if ((rc = get_int(c, g, "contact_gap_days", what, 0, 0, 3650,
+	    &k->contact_gap_days)) != MQ_OK ||
+	    (rc = load_mailto(c, g, what, &k->unsubscribe_mailto)) != MQ_OK ||
+	    (rc = load_unsub_url(c, g, what, &k->unsubscribe_url)) != MQ_OK)
 		return rc;
 	return get_int(c, g, "buffer", what, 20, 1, 10000, &k->buffer);
 }
@@ -1378,6 +1428,8 @@ static void free_campaign(struct mq_conf_campaign *k)
 		free(k->steps[i].variants);
 	}
 	free(k->steps);
+	free(k->unsubscribe_mailto);
+	free(k->unsubscribe_url);
 }
 
 static void free_mailbox(struct mq_conf_mailbox *m)
@@ -1389,6 +1441,7 @@ static void free_mailbox(struct mq_conf_mailbox *m)
 	free(m->smtp);
 	free(m->ca_file);
 	free(m->username);
+	free(m->unsubscribe_mailto);
 	if (m->password != NULL) {
 		explicit_bzero(m->password, strlen(m->password));
 		free(m->password);

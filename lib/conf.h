@@ -36,13 +36,15 @@ struct mq_conf_mailbox {
 	char       *username;       /* NULL: no AUTH */
 	char       *password;       /* inline or read from password_file; never
 	                               written to the database or a log */
+	char       *unsubscribe_mailto; /* List-Unsubscribe address or NULL */
 	int         line;
 };
 
 struct mq_conf_variant {
 	char *letter;               /* "A", "B", ...; default by position */
 	int   weight;               /* default 1 */
-	char *subject;              /* template text */
+	char *subject;              /* template text; "" in a follow-up that
+	                               has none: "Re: " + the previous one */
 	char *text;                 /* template text: `text` or `text_file` */
 	char *html;                 /* template text or NULL: `html`/`html_file` */
 	int   line;
@@ -75,6 +77,9 @@ struct mq_conf_campaign {
 	                                        retry, exactly retry_attempts
 	                                        values (the config's last value
 	                                        repeated when it gives fewer) */
+	char                *unsubscribe_mailto; /* NULL: the mailbox's */
+	char                *unsubscribe_url;    /* https base or NULL */
+	int                  contact_gap_days;   /* 0: off */
 	struct mq_conf_step *steps;
 	int                  n_steps;
 	int                  line;

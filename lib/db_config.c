@@ -300,23 +300,25 @@ static int apply_campaign(struct apply *a, const struct mq_conf_campaign *c)
 	    "name = ?2), timezone = ?3, days = ?4, start_min = ?5, "
 	    "end_min = ?6, holidays = ?7, extra_holidays = ?8, delay = ?9, "
 	    "jitter = ?10, daily_limit = ?11, buffer = ?12, "
-	    "retry_attempts = ?13, retry_backoff = ?14, retired = 0 "
+	    "retry_attempts = ?13, retry_backoff = ?14, "
+	    "contact_gap_days = ?16, retired = 0 "
 	    "WHERE name = ?1 AND (sender_id IS NOT (SELECT id FROM sender "
 	    "WHERE name = ?2) OR timezone IS NOT ?3 OR days IS NOT ?4 OR "
 	    "start_min IS NOT ?5 OR end_min IS NOT ?6 OR holidays IS NOT ?7 "
 	    "OR extra_holidays IS NOT ?8 OR delay IS NOT ?9 OR "
 	    "jitter IS NOT ?10 OR daily_limit IS NOT ?11 OR buffer IS NOT ?12 "
 	    "OR retry_attempts IS NOT ?13 OR retry_backoff IS NOT ?14 OR "
-	    "retired)",
+	    "contact_gap_days IS NOT ?16 OR retired)",
 	    "INSERT INTO campaign (name, sender_id, timezone, days, start_min, "
 	    "end_min, holidays, extra_holidays, delay, jitter, daily_limit, "
-	    "buffer, retry_attempts, retry_backoff, created_at, status_at) "
-	    "VALUES (?1, (SELECT id FROM sender WHERE name = ?2), ?3, ?4, ?5, "
-	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15) RETURNING id",
-	    "sssiiissiiiiisI", c->name, c->sender, c->timezone, c->days,
+	    "buffer, retry_attempts, retry_backoff, created_at, status_at, "
+	    "contact_gap_days) VALUES (?1, (SELECT id FROM sender WHERE "
+	    "name = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+	    "?15, ?15, ?16) RETURNING id",
+	    "sssiiissiiiiisIi", c->name, c->sender, c->timezone, c->days,
 	    c->start_min, c->end_min, c->holidays, c->extra_holidays, c->delay,
 	    c->jitter, c->daily_limit, c->buffer, c->retry_attempts,
-	    c->retry_backoff, (sqlite3_int64)a->now);
+	    c->retry_backoff, (sqlite3_int64)a->now, c->contact_gap_days);
 	if (rc == MQ_OK)
 		rc = apply_rotation(a, cid, c, &rot);
 	if (rc == MQ_OK && rot && *added + *changed == before)

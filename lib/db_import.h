@@ -45,4 +45,11 @@ int mq_db_import_lead(struct mq_db_import *imp, const char *email,
 int mq_db_import_end(struct mq_db_import *imp, int commit,
     struct mq_err *err);
 
+/* Puts email on the suppression list with reason, inside the caller's
+ * transaction: its pending messages in every campaign are cancelled and
+ * its unfinished leads become 'unsubscribed'. *added = 0 when it was
+ * already there (the first reason is kept). */
+int mq_db_suppress(struct mq_db *db, const char *email, const char *reason,
+    time_t now, int *added, struct mq_err *err);
+
 #endif

@@ -121,6 +121,22 @@ static unsigned long long mix(sqlite3_int64 a, sqlite3_int64 b)
 	return h ^ h >> 29;
 }
 
+int mq_db_pick_variant(const int *weight, int n, sqlite3_int64 campaign,
+    sqlite3_int64 lead)
+{
+	unsigned long long total = 0, r;
+	int i;
+
+	for (i = 0; i < n; i++)
+		total += (unsigned)weight[i];
+	if (n <= 0 || total == 0)
+		return 0;
+	r = mix(campaign, lead) % total;
+	for (i = 0; i < n - 1 && r >= (unsigned)weight[i]; i++)
+		r -= weight[i];
+	return i;
+}
+
 struct variants {
 	sqlite3_int64 id[26];
 	char          letter[26][4];
@@ -157,17 +173,6 @@ static int load_variants(struct mq_db *db, sqlite3_int64 campaign,
 	return rc;
 }
 
-static int pick(const struct variants *v, sqlite3_int64 campaign,
-    sqlite3_int64 lead)
-{
-	unsigned long long r = mix(campaign, lead) % (unsigned)v->total;
-	int i;
-
-	for (i = 0; i < v->n - 1 && r >= (unsigned)v->weight[i]; i++)
-		r -= v->weight[i];
-	return i;
-}
-
 /* Leads that are on the suppression list leave the campaign's queue. */
 static int drop_suppressed(struct mq_db *db, sqlite3_int64 campaign,
     time_t now, struct mq_err *err)
@@ -190,6 +195,28 @@ static int drop_suppressed(struct mq_db *db, sqlite3_int64 campaign,
 	return rc;
 }
 
+/* Cross-campaign safety: the next queued leads that another campaign
+ * wrote to (or may have) within the last gap days are skipped. */
+static int skip_recent(struct mq_db *db, sqlite3_int64 campaign, time_t now,
+    sqlite3_int64 need, struct mq_err *err)
+{
+	sqlite3_int64 gap = 0;
+	int rc;
+
+	rc = mq_db_get(db, err, &gap, NULL, "SELECT contact_gap_days FROM "
+	    "campaign WHERE id = ?1", "I", campaign);
+	if (rc != MQ_OK || gap <= 0)
+		return rc;
+	return mq_db_run(db, err, "UPDATE campaign_lead SET status = "
+	    "'skipped', updated_at = ?2 WHERE campaign_id = ?1 AND lead_id IN "
+	    "(SELECT lead_id FROM campaign_lead WHERE campaign_id = ?1 AND "
+	    "status = 'queued' ORDER BY lead_id LIMIT ?4) AND EXISTS (SELECT 1 "
+	    "FROM send_log s WHERE s.lead_id = campaign_lead.lead_id AND "
+	    "s.campaign_id <> ?1 AND s.status IN ('sending', 'sent', 'unknown', "
+	    "'bounced') AND s.claimed_at >= ?2 - ?3 * 86400)", "IIII",
+	    campaign, (sqlite3_int64)now, gap, need);
+}
+
 static int plan_leads(struct mq_db *db, sqlite3_int64 campaign, time_t now,
     int need, const struct variants *v, int *planned, struct mq_err *err)
 {
@@ -210,7 +237,7 @@ static int plan_leads(struct mq_db *db, sqlite3_int64 campaign, time_t now,
 		rc = mq_db_fail(db, sr, "read leads", err);
 	mq_db_release(db, st);
 	for (int k = 0; rc == MQ_OK && k < n; k++) {
-		i = pick(v, campaign, leads[k]);
+		i = mq_db_pick_variant(v->weight, v->n, campaign, leads[k]);
 		rc = mq_db_run(db, err, "INSERT INTO queue (campaign_id, lead_id, "
 		    "step, variant_id, scheduled_at, updated_at) VALUES (?1, ?2, 0, "
 		    "?3, ?4, ?4) ON CONFLICT DO NOTHING", "IIII", campaign,
@@ -239,6 +266,8 @@ static int plan_locked(struct mq_db *db, sqlite3_int64 campaign, time_t now,
 	rc = mq_db_get(db, err, &buffer, NULL, "SELECT buffer - (SELECT "
 	    "count(*) FROM queue WHERE campaign_id = ?1 AND status = 'pending') "
 	    "FROM campaign WHERE id = ?1", "I", campaign);
+	if (rc == MQ_OK && buffer > 0)
+		rc = skip_recent(db, campaign, now, buffer, err);
 	if (rc == MQ_OK && buffer > 0 &&
 	    (rc = load_variants(db, campaign, &v, err)) == MQ_OK)
 		rc = plan_leads(db, campaign, now, (int)buffer, &v, planned, err);
@@ -555,9 +584,10 @@ static int read_variant(struct mq_db *db, const struct mq_claim *c,
     sqlite3_int64 campaign, struct mq_db_parts *p, struct mq_err *err)
 {
 	static const char sql[] = "SELECT v.subject, v.body_text, v.body_html, "
-	    "(SELECT message_id FROM send_log WHERE campaign_id = ?2 AND "
-	    "lead_id = ?3 AND step = ?4 - 1), (SELECT value FROM meta WHERE "
-	    "key = 'salt') FROM variant v WHERE v.id = ?1";
+	    "p.message_id, p.subject, (SELECT value FROM meta WHERE "
+	    "key = 'salt'), (SELECT name FROM campaign WHERE id = ?2) "
+	    "FROM variant v LEFT JOIN send_log p ON p.campaign_id = ?2 AND "
+	    "p.lead_id = ?3 AND p.step = ?4 - 1 WHERE v.id = ?1";
 	sqlite3_stmt *st;
 	int rc, sr;
 
@@ -569,8 +599,11 @@ static int read_variant(struct mq_db *db, const struct mq_claim *c,
 		p->text = dup_text(st, 1);
 		p->html = dup_text(st, 2);
 		p->prev_message_id = dup_text(st, 3);
-		p->salt = dup_text(st, 4);
-		if (p->subject == NULL || p->text == NULL || p->salt == NULL)
+		p->prev_subject = dup_text(st, 4);
+		p->salt = dup_text(st, 5);
+		p->campaign_name = dup_text(st, 6);
+		if (p->subject == NULL || p->text == NULL || p->salt == NULL ||
+		    p->campaign_name == NULL)
 			rc = mq_err_perm(err, EX_OSERR, "out of memory");
 	} else {
 		rc = sr == SQLITE_DONE ? mq_err_perm(err, EX_SOFTWARE,
@@ -607,7 +640,9 @@ void mq_db_parts_free(struct mq_db_parts *p)
 	free(p->text);
 	free(p->html);
 	free(p->prev_message_id);
+	free(p->prev_subject);
 	free(p->salt);
+	free(p->campaign_name);
 	memset(p, 0, sizeof *p);
 }
 
@@ -629,8 +664,8 @@ int mq_db_next_step(struct mq_db *db, sqlite3_int64 campaign, int step,
 	"claim_pid = ?3 AND claim_start = ?4"
 
 int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const char *message_id, time_t now,
-    struct mq_err *err)
+    const struct mq_owner *owner, const char *message_id,
+    const char *subject, time_t now, struct mq_err *err)
 {
 	int rc;
 
@@ -644,8 +679,9 @@ int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
 		rc = mq_err_perm(err, EX_SOFTWARE, "claim of %s is no longer "
 		    "ours", c->email);
 	if (rc == MQ_OK)
-		rc = mq_db_run(db, err, "UPDATE send_log SET message_id = ?2 "
-		    "WHERE id = ?1", "Is", c->send_log_id, message_id);
+		rc = mq_db_run(db, err, "UPDATE send_log SET message_id = ?2, "
+		    "subject = ?3 WHERE id = ?1", "Iss", c->send_log_id,
+		    message_id, subject);
 	if (rc == MQ_OK)
 		return mq_db_commit(db, err);
 	mq_db_rollback(db);
@@ -692,7 +728,8 @@ static int after_sent(struct mq_db *db, const struct mq_claim *c,
 	if (rc != MQ_OK || r->followup_at == 0)
 		return rc != MQ_OK ? rc : mq_db_run(db, err, "UPDATE "
 		    "campaign_lead SET status = 'done', updated_at = ?3 WHERE "
-		    "campaign_id = ?1 AND lead_id = ?2", "III", c->campaign,
+		    "campaign_id = ?1 AND lead_id = ?2 AND status = 'active'",
+		    "III", c->campaign,
 		    c->lead_id, (sqlite3_int64)r->now);
 	rc = mq_db_run(db, err, "INSERT INTO queue (campaign_id, lead_id, step, "
 	    "variant_id, scheduled_at, updated_at) SELECT ?1, ?2, ?3 + 1, "
@@ -781,5 +818,81 @@ int mq_db_record(struct mq_db *db, const struct mq_claim *c,
 	if (rc == MQ_OK && !*stale)
 		return mq_db_commit(db, err);
 	mq_db_rollback(db);
+	return rc;
+}
+
+int mq_db_replied(struct mq_db *db, sqlite3_int64 campaign,
+    const char *email, time_t now, enum mq_db_reply *res, struct mq_err *err)
+{
+	sqlite3_int64 lead = 0;
+	int found, rc;
+
+	*res = MQ_DB_REPLY_UNKNOWN;
+	rc = mq_db_get(db, err, &lead, &found, "SELECT cl.lead_id FROM "
+	    "campaign_lead cl JOIN lead l ON l.id = cl.lead_id WHERE "
+	    "cl.campaign_id = ?1 AND l.email = ?2", "Is", campaign, email);
+	if (rc != MQ_OK || !found)
+		return rc;
+	rc = mq_db_run(db, err, "UPDATE campaign_lead SET status = 'replied', "
+	    "updated_at = ?3 WHERE campaign_id = ?1 AND lead_id = ?2 AND "
+	    "status IN ('queued', 'active', 'done', 'unknown', 'skipped')",
+	    "III", campaign, lead, (sqlite3_int64)now);
+	if (rc != MQ_OK)
+		return rc;
+	*res = sqlite3_changes(db->h) > 0 ? MQ_DB_REPLY_MARKED :
+	    MQ_DB_REPLY_KEPT;
+	return mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
+	    "last_error = 'replied', updated_at = ?3 WHERE campaign_id = ?1 "
+	    "AND lead_id = ?2 AND status = 'pending'", "III", campaign, lead,
+	    (sqlite3_int64)now);
+}
+
+int mq_db_templates(struct mq_db *db, sqlite3_int64 campaign,
+    int (*fn)(const char *tmpl, void *arg), void *arg, struct mq_err *err)
+{
+	static const char sql[] = "SELECT v.subject, v.body_text, v.body_html "
+	    "FROM variant v JOIN step s ON s.id = v.step_id WHERE "
+	    "s.campaign_id = ?1 AND NOT s.retired AND NOT v.retired "
+	    "ORDER BY s.number, v.letter";
+	sqlite3_stmt *st;
+	int rc, sr, i;
+
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "I", campaign);
+	while (rc == MQ_OK && (sr = sqlite3_step(st)) == SQLITE_ROW)
+		for (i = 0; rc == MQ_OK && i < 3; i++)
+			if (sqlite3_column_text(st, i) != NULL)
+				rc = fn((const char *)sqlite3_column_text(st, i),
+				    arg);
+	if (rc == MQ_OK && sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "read templates", err);
+	mq_db_release(db, st);
+	return rc;
+}
+
+int mq_db_lacking(struct mq_db *db, sqlite3_int64 campaign,
+    const char *field, char (*emails)[320], int max, int *count,
+    struct mq_err *err)
+{
+	static const char sql[] = "SELECT l.email FROM campaign_lead cl JOIN "
+	    "lead l ON l.id = cl.lead_id WHERE cl.campaign_id = ?1 AND "
+	    "cl.status IN ('queued', 'active') AND coalesce(json_extract("
+	    "l.fields, '$.\"' || ?2 || '\"'), '') = '' ORDER BY l.id";
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	*count = 0;
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "Is", campaign, field);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*count < max)
+			copy_col(st, 0, emails[*count], sizeof emails[*count]);
+		(*count)++;
+	}
+	if (sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "read leads", err);
+	mq_db_release(db, st);
 	return rc;
 }

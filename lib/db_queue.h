@@ -60,6 +60,12 @@ int mq_db_set_running(struct mq_db *db, sqlite3_int64 campaign,
 int mq_db_plan(struct mq_db *db, sqlite3_int64 campaign, time_t now,
     int *planned, int *completed, struct mq_err *err);
 
+/* The index of the variant (0 .. n-1) a lead gets among n variants of the
+ * given weights: deterministic in (campaign, lead), each variant's share
+ * of many leads near its weight's share. */
+int mq_db_pick_variant(const int *weight, int n, sqlite3_int64 campaign,
+    sqlite3_int64 lead);
+
 enum mq_claim_status {
 	MQ_CLAIM_OK,          /* claimed: see struct mq_claim */
 	MQ_CLAIM_NONE,        /* nothing due */
@@ -104,7 +110,9 @@ struct mq_db_parts {
 	char **names, **values;              /* the lead's fields, email included */
 	int    n_fields;
 	char  *prev_message_id;              /* previous step's, or NULL */
+	char  *prev_subject;                 /* previous step's as sent, or NULL */
 	char  *salt;                         /* this database's Message-ID salt */
+	char  *campaign_name;
 };
 int mq_db_parts(struct mq_db *db, const struct mq_claim *c,
     sqlite3_int64 campaign, struct mq_db_parts *p, struct mq_err *err);
@@ -114,12 +122,12 @@ void mq_db_parts_free(struct mq_db_parts *p);
 int mq_db_next_step(struct mq_db *db, sqlite3_int64 campaign, int step,
     int *wait_days, struct mq_err *err);
 
-/* Just before the first body byte: phase 'data' and the Message-ID, in a
- * transaction of its own, guarded by the claim. MQ_PERM if the claim is no
- * longer ours; the caller must then not send. */
+/* Just before the first body byte: phase 'data', the Message-ID and the
+ * rendered subject, in a transaction of its own, guarded by the claim.
+ * MQ_PERM if the claim is no longer ours; the caller must then not send. */
 int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const char *message_id, time_t now,
-    struct mq_err *err);
+    const struct mq_owner *owner, const char *message_id,
+    const char *subject, time_t now, struct mq_err *err);
 
 enum mq_outcome {
 	MQ_OUT_SENT,       /* delivered */
@@ -146,6 +154,29 @@ struct mq_result {
  * reply (never a secret); MQ_OUT_SENT clears that mark. */
 int mq_db_record(struct mq_db *db, const struct mq_claim *c,
     const struct mq_owner *owner, const struct mq_result *r, int *stale,
+    struct mq_err *err);
+
+enum mq_db_reply {
+	MQ_DB_REPLY_MARKED,   /* now replied; pending follow-ups cancelled */
+	MQ_DB_REPLY_KEPT,     /* already replied, bounced, unsubscribed, ... */
+	MQ_DB_REPLY_UNKNOWN   /* not a lead of the campaign */
+};
+
+/* Marks email's lead in campaign replied and cancels its pending
+ * messages, inside the caller's transaction. */
+int mq_db_replied(struct mq_db *db, sqlite3_int64 campaign,
+    const char *email, time_t now, enum mq_db_reply *res,
+    struct mq_err *err);
+
+/* Calls fn with every template (subject, text, HTML) of the campaign's
+ * current variants; stops at fn's first result other than MQ_OK. */
+int mq_db_templates(struct mq_db *db, sqlite3_int64 campaign,
+    int (*fn)(const char *tmpl, void *arg), void *arg, struct mq_err *err);
+
+/* Leads of the campaign still to write to whose field is absent or empty:
+ * *count of them, the first max addresses into emails. */
+int mq_db_lacking(struct mq_db *db, sqlite3_int64 campaign,
+    const char *field, char (*emails)[320], int max, int *count,
     struct mq_err *err);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
 
@@ -11,6 +12,25 @@
 #include "smtp.h"
 #include "tmpl.h"
 
+/* A follow-up without a subject of its own replies to the previous one,
+ * as a person would: "Re: " once, however deep the thread. */
+static int reply_subject(const struct mq_db_parts *p, char **subject,
+    struct mq_err *err)
+{
+	const char *prev = p->prev_subject;
+	size_t n;
+
+	if (prev == NULL || *prev == '\0')
+		return mq_err_perm(err, EX_DATAERR, "follow-up without a "
+		    "subject, and the previous step's subject is unknown");
+	n = strlen(prev) + 5;
+	if ((*subject = malloc(n)) == NULL)
+		return mq_err_temp(err, "out of memory");
+	snprintf(*subject, n, "%s%s", strncasecmp(prev, "Re: ", 4) == 0 ?
+	    "" : "Re: ", prev);
+	return MQ_OK;
+}
+
 static int render_all(const struct mq_db_parts *p, char **subject,
     char **text, char **html, struct mq_err *err)
 {
@@ -19,12 +39,42 @@ static int render_all(const struct mq_db_parts *p, char **subject,
 	int rc;
 
 	*subject = *text = *html = NULL;
-	rc = mq_tmpl_render(p->subject, &f, MQ_TMPL_TEXT, subject, err);
+	if (p->subject[0] == '\0')
+		rc = reply_subject(p, subject, err);
+	else
+		rc = mq_tmpl_render(p->subject, &f, MQ_TMPL_TEXT, subject, err);
 	if (rc == MQ_OK)
 		rc = mq_tmpl_render(p->text, &f, MQ_TMPL_TEXT, text, err);
 	if (rc == MQ_OK && p->html != NULL)
 		rc = mq_tmpl_render(p->html, &f, MQ_TMPL_HTML, html, err);
 	return rc;
+}
+
+/* List-Unsubscribe: the campaign's mailto, else the mailbox's; the URL
+ * with the lead's token when the campaign has a base. */
+static void unsubscribe(const struct mq_conf *conf,
+    const struct mq_db_parts *p, const struct mq_claim *c,
+    struct mq_composed *m, struct mq_msg *msg)
+{
+	const struct mq_conf_campaign *k;
+	char tok[MQ_MSG_TOKEN_MAX];
+	const char *to;
+
+	k = mq_conf_campaign(conf, p->campaign_name);
+	to = k != NULL && k->unsubscribe_mailto != NULL ?
+	    k->unsubscribe_mailto : m->mb->unsubscribe_mailto;
+	if (to != NULL) {
+		snprintf(m->unsub_mailto, sizeof m->unsub_mailto,
+		    "%s?subject=unsubscribe", to);
+		msg->unsub_mailto = m->unsub_mailto;
+	}
+	if (k == NULL || k->unsubscribe_url == NULL)
+		return;
+	mq_msg_unsub_token(p->salt, c->campaign, c->lead_id, tok, sizeof tok);
+	snprintf(m->unsub_url, sizeof m->unsub_url, "%s%st=%s",
+	    k->unsubscribe_url, strchr(k->unsubscribe_url, '?') != NULL ?
+	    "&" : "?", tok);
+	msg->unsub_url = m->unsub_url;
 }
 
 int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
@@ -57,6 +107,7 @@ int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
 	msg.message_id = m->message_id;
 	msg.in_reply_to = p.prev_message_id;
 	msg.date = now;
+	unsubscribe(conf, &p, c, m, &msg);
 	rc = mq_msg_build(&msg, &m->data, &m->len, err);
 out:
 	free(text);
@@ -81,6 +132,7 @@ struct hook_arg {
 	const struct mq_claim *c;
 	const struct mq_owner *owner;
 	const char            *message_id;
+	const char            *subject;
 	struct mq_err          err;
 };
 
@@ -91,8 +143,8 @@ static int data_hook(void *p)
 
 	if (mq_clock_now(&now, &h->err) != MQ_OK)
 		return 1;
-	return mq_db_phase_data(h->db, h->c, h->owner, h->message_id, now,
-	    &h->err) != MQ_OK;
+	return mq_db_phase_data(h->db, h->c, h->owner, h->message_id,
+	    h->subject, now, &h->err) != MQ_OK;
 }
 
 /* The outcome the queue records for a transport's result. */
@@ -150,7 +202,8 @@ static void send_it(struct mq_db *db, const struct mq_owner *owner,
     struct mq_smtp_result *res)
 {
 	const struct mq_transport *t = mq_smtp_for(m->mb);
-	struct hook_arg h = { db, c, owner, m->message_id, { 0, "" } };
+	struct hook_arg h = { db, c, owner, m->message_id, m->subject,
+	    { 0, "" } };
 	struct mq_smtp_timeouts to = { m->mb->connect_timeout, m->mb->timeout };
 	struct mq_err err;
 

@@ -23,6 +23,8 @@ struct mq_composed {
 	size_t len;
 	char  *subject;               /* rendered, for reports */
 	char   message_id[MQ_MSG_ID_MAX];
+	char   unsub_mailto[400];     /* "ADDR?subject=unsubscribe", or "" */
+	char   unsub_url[1024];       /* the one-click URL, or "" */
 	const struct mq_conf_mailbox *mb;   /* points into the config */
 };
 

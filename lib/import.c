@@ -738,3 +738,121 @@ out:
 	fclose(fp);
 	return rc;
 }
+
+/* --- the suppression list --------------------------------------------- */
+
+struct supp {
+	struct mq_db                *db;
+	const struct mq_import_opts *o;
+	struct mq_import_stats      *st;
+	const char                  *name;
+	time_t                       now;
+};
+
+static int supp_add(struct supp *u, long line, const char *email,
+    struct mq_err *err)
+{
+	const char *why = mq_import_address_problem(email);
+	char text[MQ_IMPORT_REASON_MAX], q[200];
+	int added, rc;
+
+	if (why != NULL) {
+		u->st->rejected++;
+		snprintf(text, sizeof text, "%s: %s", mq_import_quote(q,
+		    sizeof q, email, strlen(email)), why);
+		if (u->o->note != NULL)
+			u->o->note(u->o->note_arg, u->name, line,
+			    MQ_IMPORT_REJECTED, text);
+		return MQ_OK;
+	}
+	rc = mq_db_suppress(u->db, email, u->o->reason != NULL ?
+	    u->o->reason : "imported", u->now, &added, err);
+	if (rc == MQ_OK && added)
+		u->st->imported++;
+	else if (rc == MQ_OK)
+		u->st->duplicate++;
+	return rc;
+}
+
+static int supp_row(void *arg, const struct mq_import_row *row,
+    struct mq_err *err)
+{
+	struct supp *u = arg;
+
+	if (row->reject != NULL) {
+		u->st->rejected++;
+		if (u->o->note != NULL)
+			u->o->note(u->o->note_arg, u->name, row->line,
+			    MQ_IMPORT_REJECTED, row->reject);
+		return MQ_OK;
+	}
+	return supp_add(u, row->line, row->email, err);
+}
+
+/* A plain list: one address a line, blanks and '#' comments skipped. */
+static int supp_lines(struct supp *u, FILE *fp, struct mq_err *err)
+{
+	char buf[1024], *p, *e;
+	long line = 0;
+	int rc = MQ_OK;
+
+	while (rc == MQ_OK && fgets(buf, sizeof buf, fp) != NULL) {
+		line++;
+		for (p = buf; *p == ' ' || *p == '\t'; p++)
+			;
+		for (e = p + strlen(p); e > p && strchr(" \t\r\n", e[-1]);)
+			*--e = '\0';
+		if (*p != '\0' && *p != '#')
+			rc = supp_add(u, line, p, err);
+	}
+	if (rc == MQ_OK && ferror(fp))
+		rc = mq_err_perm(err, EX_DATAERR, "%s: read error", u->name);
+	return rc;
+}
+
+/* A CSV file starts with a header naming an email column. */
+static int looks_csv(FILE *fp)
+{
+	char buf[1024], *p;
+	int csv = 0;
+
+	while (fgets(buf, sizeof buf, fp) != NULL) {
+		p = buf + strspn(buf, " \t\r\n");
+		if (*p == '\0')
+			continue;
+		if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
+			p += 3;
+		csv = strpbrk(p, ",\"") != NULL || strncasecmp(p, "email", 5) == 0;
+		break;
+	}
+	rewind(fp);
+	return csv;
+}
+
+int mq_import_suppress(struct mq_db *db, const struct mq_import_opts *opts,
+    struct mq_import_stats *st, struct mq_err *err)
+{
+	struct supp u = { db, opts, st, NULL, 0 };
+	FILE *fp = NULL;
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	u.name = strcmp(opts->path, "-") == 0 ? "stdin" : opts->path;
+	if ((rc = mq_clock_now(&u.now, err)) != MQ_OK ||
+	    (rc = open_input(opts->path, u.name, &fp, err)) != MQ_OK)
+		return rc;
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		goto out;
+	if (looks_csv(fp))
+		rc = mq_import_read(fp, u.name, supp_row, &u, err);
+	else
+		rc = supp_lines(&u, fp, err);
+	if (rc == MQ_OK && !(opts->strict && st->rejected > 0))
+		rc = mq_db_commit(db, err);
+	else
+		mq_db_rollback(db);
+	st->rolled_back = rc == MQ_OK && opts->strict && st->rejected > 0;
+out:
+	fclose(fp);
+	return rc;
+}

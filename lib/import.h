@@ -74,6 +74,7 @@ struct mq_import_opts {
 	void      (*note)(void *arg, const char *file, long line,
 	               enum mq_import_kind kind, const char *text);
 	void       *note_arg;
+	const char *reason;     /* mq_import_suppress: why; NULL = "imported" */
 };
 
 struct mq_import_stats {
@@ -90,6 +91,15 @@ struct mq_import_stats {
  * campaign stopped or completed), EX_CANTCREAT (read-only database);
  * MQ_TEMP when the database stays busy. Nothing is written unless MQ_OK. */
 int mq_import_run(struct mq_db *db, const struct mq_import_opts *opts,
+    struct mq_import_stats *st, struct mq_err *err);
+
+/* Adds the addresses in opts->path to the suppression list (opts->campaign
+ * is not used): a plain list, one address per line (blank lines and lines
+ * starting with '#' skipped), or a CSV file with an email column. One
+ * transaction; their pending messages are cancelled in every campaign.
+ * st->imported counts new entries, st->duplicate those already listed or
+ * repeated. Errors as mq_import_run. */
+int mq_import_suppress(struct mq_db *db, const struct mq_import_opts *opts,
     struct mq_import_stats *st, struct mq_err *err);
 
 #endif

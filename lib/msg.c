@@ -538,3 +538,27 @@ void mq_msg_id(const char *salt, long long campaign, long long lead,
 		snprintf(buf, len, "%016llx.%d@%s", (unsigned long long)h,
 		    step, dom);
 }
+
+/* Keyed as salt || data || salt, with a different label per half. */
+void mq_msg_unsub_token(const char *salt, long long campaign, long long lead,
+    char *buf, size_t len)
+{
+	const char *key = salt ? salt : "";
+	uint64_t h[2];
+	char num[64];
+	int i;
+
+	snprintf(num, sizeof num, "unsubscribe/%lld/%lld", campaign, lead);
+	for (i = 0; i < 2; i++) {
+		h[i] = fnv1a(FNV_OFFSET, key, strlen(key) + 1);
+		h[i] = fnv1a(h[i], &i, sizeof i);
+		h[i] = fnv1a(h[i], num, strlen(num));
+		h[i] = fnv1a(h[i], key, strlen(key));
+		h[i] ^= h[i] >> 29;
+		h[i] *= 0xbf58476d1ce4e5b9ULL;
+		h[i] ^= h[i] >> 32;
+	}
+	if (len > 0)
+		snprintf(buf, len, "%016llx%016llx", (unsigned long long)h[0],
+		    (unsigned long long)h[1]);
+}

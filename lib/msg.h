@@ -45,4 +45,15 @@ int mq_msg_build(const struct mq_msg *m, char **out, size_t *len,
 void mq_msg_id(const char *salt, long long campaign, long long lead,
     int step, const char *from_addr, char *buf, size_t len);
 
+/* Room for any token mq_msg_unsub_token writes, NUL included. */
+#define MQ_MSG_TOKEN_MAX 33
+
+/* The lead's unsubscribe token into buf (32 hex digits): two keyed 64-bit
+ * FNV-1a hashes of (salt, campaign, lead), the salt being this database's
+ * secret, so a token cannot be made from an address. The same for every
+ * message of the lead in the campaign. Not a cryptographic MAC: it keeps
+ * strangers from unsubscribing others, nothing more. */
+void mq_msg_unsub_token(const char *salt, long long campaign, long long lead,
+    char *buf, size_t len);
+
 #endif

@@ -6,8 +6,8 @@ expect 0 mailq-init
 
 add_leads() {
 	sql mailq.db "INSERT INTO lead (email, fields, created_at) VALUES
-	  ('zofia@example.com', '{\"first_name\":\"Zofia\"}', 0),
-	  ('lukasz@example.org', '{\"first_name\":\"Łukasz\"}', 0);
+	  ('zofia@example.com', '{\"first_name\":\"Zofia\",\"company\":\"Wójcik\"}', 0),
+	  ('lukasz@example.org', '{\"first_name\":\"Łukasz\",\"company\":\"Żółkiewski\"}', 0);
 	  INSERT INTO campaign_lead (campaign_id, lead_id, added_at, updated_at)
 	  SELECT c.id, l.id, 0, 0 FROM campaign c, lead l WHERE c.name = 'q4'"
 }

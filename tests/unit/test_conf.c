@@ -634,6 +634,9 @@ static void test_steps_and_variants(void **state)
 	    "            subject = \"Pytanie\\r\";\n", NULL, "line breaks");
 	expect_err("            subject = \"Pytanie do {{company}}\";\n",
 	    "            subject = \"\";\n", NULL, "subject must be non-empty");
+	expect_err("            subject = \"Re: Cześć {{first_name}}\";\n",
+	    "            subject = \"Re\\nBcc: x@example.com\";\n", NULL,
+	    "without line breaks");
 	expect_err("            subject = \"Pytanie do {{company}}\";\n", "",
 	    "          {\n            text = \"Wariant B\"",
 	    "variant B: missing required key "
@@ -657,6 +660,70 @@ static void test_steps_and_variants(void **state)
 	    "entry");
 	expect_raw(RAW "} );\n", "campaigns = ( {",
 	    "campaign 'c': missing required key 'steps'");
+}
+
+static void test_followup_subject(void **state)
+{
+	struct mq_conf *conf;
+
+	(void)state;
+	write_conf("            subject = \"Re: Cześć {{first_name}}\";\n", "");
+	conf = load_ok();
+	assert_string_equal(conf->campaigns[0].steps[1].variants[0].subject,
+	    "");
+	assert_string_equal(conf->campaigns[0].steps[0].variants[0].subject,
+	    "Cześć {{first_name}}");
+	mq_conf_free(conf);
+	write_conf("            subject = \"Re: Cześć {{first_name}}\";\n",
+	    "            subject = \"\";\n");
+	conf = load_ok();
+	assert_string_equal(conf->campaigns[0].steps[1].variants[0].subject,
+	    "");
+	mq_conf_free(conf);
+}
+
+static void test_unsubscribe(void **state)
+{
+	struct mq_conf *conf;
+
+	(void)state;
+	write_conf(NULL, NULL);
+	conf = load_ok();
+	assert_null(conf->campaigns[0].unsubscribe_mailto);
+	assert_null(conf->campaigns[0].unsubscribe_url);
+	assert_null(conf->mailboxes[0].unsubscribe_mailto);
+	assert_int_equal(conf->campaigns[0].contact_gap_days, 0);
+	mq_conf_free(conf);
+	write_conf("    delay = 90;\n", "    delay = 90;\n"
+	    "    unsubscribe_mailto = \"wypisz@example.com\";\n"
+	    "    unsubscribe_url = \"https://example.com/u?c=q4\";\n"
+	    "    contact_gap_days = 30;\n");
+	conf = load_ok();
+	assert_string_equal(conf->campaigns[0].unsubscribe_mailto,
+	    "wypisz@example.com");
+	assert_string_equal(conf->campaigns[0].unsubscribe_url,
+	    "https://example.com/u?c=q4");
+	assert_int_equal(conf->campaigns[0].contact_gap_days, 30);
+	mq_conf_free(conf);
+	write_conf("    tls = \"none\";\n", "    tls = \"none\";\n"
+	    "    unsubscribe_mailto = \"optout@example.com\";\n");
+	conf = load_ok();
+	assert_string_equal(conf->mailboxes[0].unsubscribe_mailto,
+	    "optout@example.com");
+	mq_conf_free(conf);
+	expect_err("    delay = 90;\n", "    unsubscribe_mailto = \"nope\";\n",
+	    NULL, "unsubscribe_mailto 'nope' is not a valid email address");
+	expect_err("    delay = 90;\n",
+	    "    unsubscribe_url = \"http://example.com/u\";\n", NULL,
+	    "unsubscribe_url must be an https:// URL");
+	expect_err("    delay = 90;\n",
+	    "    unsubscribe_url = \"https://example.com/a b\";\n", NULL,
+	    "unsubscribe_url must be an https:// URL");
+	expect_err("    delay = 90;\n",
+	    "    unsubscribe_url = \"https://\";\n", NULL,
+	    "unsubscribe_url must be an https:// URL");
+	expect_err("    delay = 90;\n", "    contact_gap_days = -1;\n", NULL,
+	    "contact_gap_days must be >= 0");
 }
 
 static void test_template_files(void **state)
@@ -878,6 +945,8 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_steps_and_variants),
 		cmocka_unit_test(test_template_files),
+		cmocka_unit_test(test_followup_subject),
+		cmocka_unit_test(test_unsubscribe),
 		cmocka_unit_test(test_database_path),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_secret_inline),

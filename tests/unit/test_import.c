@@ -417,7 +417,8 @@ static void write_csv(struct fixture *fx, const char *text)
 static int run_import(struct fixture *fx, const char *campaign, int strict,
     struct mq_import_stats *st, struct mq_err *err)
 {
-	struct mq_import_opts o = { campaign, fx->csv, strict, on_note, fx };
+	struct mq_import_opts o = { campaign, fx->csv, strict, on_note, fx,
+	    NULL };
 
 	mq_err_clear(err);
 	return mq_import_run(fx->db, &o, st, err);
@@ -441,6 +442,66 @@ static void assert_query(struct fixture *fx, const char *sql, const char *want)
 
 	query(fx, sql, got, sizeof got);
 	assert_string_equal(got, want);
+}
+
+static int run_suppress(struct fixture *fx, const char *reason,
+    struct mq_import_stats *st, struct mq_err *err)
+{
+	struct mq_import_opts o = { NULL, fx->csv, 0, on_note, fx, reason };
+
+	mq_err_clear(err);
+	return mq_import_suppress(fx->db, &o, st, err);
+}
+
+static void test_suppress(void **state)
+{
+	struct fixture *fx = *state;
+	struct mq_import_stats st;
+	struct mq_err err;
+
+	write_csv(fx, "email,first_name\nzofia@example.com,Zofia\n"
+	    "jan@example.com,Jan\n");
+	assert_int_equal(run_import(fx, "q4", 0, &st, &err), MQ_OK);
+	assert_int_equal(run_import(fx, "q5", 0, &st, &err), MQ_OK);
+	assert_int_equal(mq_db_exec(fx->db, "INSERT INTO queue (campaign_id, "
+	    "lead_id, step, scheduled_at, updated_at) VALUES (1, 1, 0, 0, 0), "
+	    "(2, 2, 0, 0, 0)", &err), MQ_OK);
+	/* a plain list: blanks, comments, spaces, CRLF, a bad line */
+	write_csv(fx, "# opt-outs\n\n  ZOFIA@example.com \r\nnot-an-address\n"
+	    "zofia@example.com\nold@example.net\n");
+	assert_int_equal(run_suppress(fx, "asked by phone", &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 2);
+	assert_int_equal(st.duplicate, 1);
+	assert_int_equal(st.rejected, 1);
+	assert_string_equal(strchr(fx->last_note, ':'), ":4: \"not-an-address\": "
+	    "no @");
+	assert_query(fx, "SELECT group_concat(email || '=' || reason, ' ') "
+	    "FROM (SELECT * FROM suppression ORDER BY email)",
+	    "old@example.net=asked by phone ZOFIA@example.com=asked by phone");
+	assert_query(fx, "SELECT group_concat(status, ' ') FROM (SELECT "
+	    "status FROM campaign_lead WHERE lead_id = 1 ORDER BY campaign_id)",
+	    "unsubscribed unsubscribed");
+	assert_query(fx, "SELECT status || ' ' || last_error FROM queue WHERE "
+	    "lead_id = 1", "cancelled suppressed");
+	assert_query(fx, "SELECT status FROM queue WHERE lead_id = 2",
+	    "pending");
+	/* a CSV file with an email column; the default reason */
+	write_csv(fx, "name,email\nJan,jan@example.com\nX,zofia@example.com\n");
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 1);
+	assert_int_equal(st.duplicate, 1);
+	assert_query(fx, "SELECT reason FROM suppression WHERE email = "
+	    "'jan@example.com'", "imported");
+	assert_query(fx, "SELECT status FROM queue WHERE lead_id = 2",
+	    "cancelled");
+	/* new imports skip them */
+	write_csv(fx, "email\njan@example.com\n");
+	assert_int_equal(run_import(fx, "q4", 0, &st, &err), MQ_OK);
+	assert_int_equal(st.suppressed, 1);
+	write_csv(fx, "email\n");
+	unlink(fx->csv);
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_PERM);
+	assert_int_equal(err.ex, EX_NOINPUT);
 }
 
 static void test_run_import(void **state)
@@ -574,6 +635,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_strict, setup_db,
 		    teardown_db),
 		cmocka_unit_test_setup_teardown(test_run_failures, setup_db,
+		    teardown_db),
+		cmocka_unit_test_setup_teardown(test_suppress, setup_db,
 		    teardown_db),
 	};
 

@@ -596,6 +596,36 @@ static void test_msg_id(void **state)
 		free(ids[i]);
 }
 
+static void test_unsub_token(void **state)
+{
+	char a[MQ_MSG_TOKEN_MAX], b[MQ_MSG_TOKEN_MAX], *t[2000];
+	int i;
+
+	(void)state;
+	mq_msg_unsub_token("0123abcd", 1, 2, a, sizeof a);
+	mq_msg_unsub_token("0123abcd", 1, 2, b, sizeof b);
+	assert_string_equal(a, b);
+	assert_int_equal(strlen(a), 32);
+	assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+	assert_memory_not_equal(a, a + 16, 16);
+	mq_msg_unsub_token("0123abce", 1, 2, b, sizeof b);
+	assert_string_not_equal(a, b);
+	mq_msg_unsub_token("0123abcd", 2, 1, b, sizeof b);
+	assert_string_not_equal(a, b);
+	mq_msg_unsub_token("0123abcd", 1, 2, b, 9);
+	assert_int_equal(strlen(b), 8);
+	for (i = 0; i < 2000; i++) {
+		assert_non_null(t[i] = malloc(MQ_MSG_TOKEN_MAX));
+		mq_msg_unsub_token("salt", i % 7 + 1, i / 7 + 1, t[i],
+		    MQ_MSG_TOKEN_MAX);
+	}
+	qsort(t, 2000, sizeof t[0], cmp_str);
+	for (i = 1; i < 2000; i++)
+		assert_string_not_equal(t[i - 1], t[i]);
+	for (i = 0; i < 2000; i++)
+		free(t[i]);
+}
+
 static void test_long_values(void **state)
 {
 	struct mq_msg m = base();
@@ -649,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_msg_id),
 		cmocka_unit_test(test_long_values),
+		cmocka_unit_test(test_unsub_token),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
