@@ -263,9 +263,11 @@ static int plan_locked(struct mq_db *db, sqlite3_int64 campaign, time_t now,
 
 	if ((rc = drop_suppressed(db, campaign, now, err)) != MQ_OK)
 		return rc;
+	/* the buffer holds first messages: follow-ups waiting their days
+	 * must not keep new leads from being planned */
 	rc = mq_db_get(db, err, &buffer, NULL, "SELECT buffer - (SELECT "
-	    "count(*) FROM queue WHERE campaign_id = ?1 AND status = 'pending') "
-	    "FROM campaign WHERE id = ?1", "I", campaign);
+	    "count(*) FROM queue WHERE campaign_id = ?1 AND status = 'pending' "
+	    "AND step = 0) FROM campaign WHERE id = ?1", "I", campaign);
 	if (rc == MQ_OK && buffer > 0)
 		rc = skip_recent(db, campaign, now, buffer, err);
 	if (rc == MQ_OK && buffer > 0 &&

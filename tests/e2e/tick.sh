@@ -19,7 +19,7 @@ mailboxes = (
 campaigns = (
   { name = "q4"; sender = "anna"; mailboxes = [ "m1", "m2" ];
     schedule = { days = "MON-FRI"; start = "09:00"; end = "17:00"; holidays = "PL"; };
-    delay = $1; jitter = 20; daily_limit = $2;
+    delay = $1; jitter = 20; daily_limit = $2; buffer = ${BUF:-20};
     steps = ( { variants = ( { subject = "Cześć {{first_name}}"; text = "Treść {{first_name}}"; } ); },
               { wait_days = 3; variants = ( { subject = "Re: Cześć {{first_name}}"; text = "Drugi"; } ); },
               { wait_days = 2; variants = ( { subject = "Re: Re: Cześć {{first_name}}"; text = "Trzeci"; } ); } ); }
@@ -138,6 +138,14 @@ eq "completed" "$(sql mailq.db "SELECT status FROM campaign")" "campaign with no
 id0=$(smtpd_field 1 message_id)
 grep -q "^In-Reply-To: $id0" "$SMTP_DIR/msg-000002.eml" || fail "step 1 is not a reply to step 0"; ok
 eq "Re: Cześć Łucja1" "$(smtpd_field 2 subject)" "step 1 subject"
+smtpd_stop; rm -rf "$SMTP_DIR"; smtpd_start
+
+# --- follow-ups waiting their days do not fill the buffer
+BUF=1 conf 0 500 50 120
+fresh
+leads 3
+MAILQ_NOW=2026-11-24T09:00:00Z expect 0 mailq-campaign -q start q4
+tick 2026-11-24T09:00:00Z; sent 3 "three first messages through a buffer of one"
 smtpd_stop; rm -rf "$SMTP_DIR"; smtpd_start
 
 # --- the send log is the last line of defence: a message already in it is
