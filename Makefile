@@ -101,7 +101,7 @@ install: all
 	for m in $(MAN); do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -m 644 examples/* $(DESTDIR)$(DOCDIR)/examples/
-	install -m 644 README.md INTERNALS.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 README.md INTERNALS.md docs/stats.schema.json $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
