@@ -77,6 +77,30 @@ static void report_dry(struct run *r, const struct mq_db_run_campaign *c,
 	mq_deliver_free(&m);
 }
 
+/* Why a dry run would send nothing for c now. */
+static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
+    enum mq_claim_status status, time_t next)
+{
+	static const char *const why[] = {
+		[MQ_CLAIM_NONE] = "nothing due",
+		[MQ_CLAIM_LIMIT] = "the day's limit of the campaign or its "
+		    "sender is reached",
+		[MQ_CLAIM_NO_MAILBOX] = "no mailbox is usable (limits, disabled, "
+		    "failing)",
+		[MQ_CLAIM_DUPLICATE] = "a message already in the send log",
+		[MQ_CLAIM_GONE] = "no longer scheduled or running",
+	};
+	char t[48];
+
+	if (status == MQ_CLAIM_PACE) {
+		mq_sched_format(c->timezone, next, "%a %Y-%m-%d %H:%M:%S %Z", t,
+		    sizeof t, NULL);
+		fprintf(r->o->out, "%s: next message at %s\n", c->name, t);
+	} else {
+		fprintf(r->o->out, "%s: %s\n", c->name, why[status]);
+	}
+}
+
 /* Claims and sends at most one message of c. *claimed says whether the
  * campaign did anything; *due when it may next. */
 static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
@@ -98,6 +122,8 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 		return rc;
 	if (status == MQ_CLAIM_PACE)
 		*due = cl.next_at;
+	if (r->o->dry_run && status != MQ_CLAIM_OK)
+		report_wait(r, c, status, cl.next_at);
 	if (status == MQ_CLAIM_DUPLICATE)
 		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d is already in the "
 		    "send log; skipped", c->name, cl.email, cl.step);
