@@ -197,66 +197,156 @@ static int record(struct mq_db *db, const struct mq_claim *c,
 	return rc;
 }
 
-static void send_it(struct mq_db *db, const struct mq_owner *owner,
-    const struct mq_claim *c, const struct mq_composed *m,
-    struct mq_smtp_result *res)
-{
-	const struct mq_transport *t = mq_smtp_for(m->mb);
-	struct hook_arg h = { db, c, owner, m->message_id, m->subject,
-	    { 0, "" } };
-	struct mq_smtp_timeouts to = { m->mb->connect_timeout, m->mb->timeout };
-	struct mq_err err;
+/* One message between its claim and its outcome. */
+struct mq_flight {
+	struct mq_db                    *db;
+	const struct mq_owner           *owner;
+	const struct mq_db_run_campaign *camp;
+	struct mq_claim                  c;
+	struct mq_composed               m;
+	struct mq_smtp_xfer             *x;
+	struct hook_arg                  h;
+};
 
-	memset(res, 0, sizeof *res);
-	if (t == NULL || t->send(m->mb, m->mb->address, c->email, m->data,
-	    m->len, &to, data_hook, &h, res, &err) != MQ_OK) {
-		res->outcome = MQ_SMTP_REJECT;
-		snprintf(res->reply, sizeof res->reply, "%.500s", t == NULL ?
-		    "no transport for this mailbox's URL" : err.msg);
-	} else if (res->outcome == MQ_SMTP_ABORTED && h.err.msg[0] != '\0') {
-		snprintf(res->reply, sizeof res->reply, "%.500s", h.err.msg);
-	}
+void mq_flight_free(struct mq_flight *f)
+{
+	if (f == NULL)
+		return;
+	mq_smtp_xfer_free(f->x);
+	mq_deliver_free(&f->m);
+	free(f);
 }
 
-int mq_deliver(struct mq_db *db, const struct mq_conf *conf,
-    const struct mq_owner *owner, const struct mq_db_run_campaign *camp,
-    const struct mq_claim *c, struct mq_delivered *d, struct mq_err *err)
+CURL *mq_flight_easy(struct mq_flight *f)
 {
-	struct mq_smtp_result res;
-	struct mq_composed m;
+	return mq_smtp_xfer_easy(f->x);
+}
+
+const struct mq_claim *mq_flight_claim(const struct mq_flight *f)
+{
+	return &f->c;
+}
+
+/* Records what the transport's result res means for f's message. */
+static int conclude(struct mq_flight *f, const struct mq_smtp_result *res,
+    struct mq_delivered *d, struct mq_err *err)
+{
+	const struct mq_claim *c = &f->c;
 	struct mq_result r;
-	struct mq_err cerr;
 	int rc;
 
 	memset(d, 0, sizeof *d);
 	memset(&r, 0, sizeof r);
 	if ((rc = mq_clock_now(&r.now, err)) != MQ_OK)
 		return rc;
-	if (mq_deliver_compose(db, conf, c, r.now, &m, &cerr) != MQ_OK) {
-		/* nothing was sent: a mailbox missing from the config is the
-		 * mailbox's fault, a template hole the message's */
-		res.outcome = cerr.ex == EX_CONFIG ? MQ_SMTP_MAILBOX :
-		    MQ_SMTP_REJECT;
-		res.code = 0;
-		snprintf(res.reply, sizeof res.reply, "%.500s", cerr.msg);
-	} else {
-		send_it(db, owner, c, &m, &res);
-		mq_deliver_free(&m);
-	}
-	if ((rc = mq_clock_now(&r.now, err)) != MQ_OK)
-		return rc;
-	r.outcome = outcome_of(res.outcome, c->attempts, camp->retry_attempts,
-	    &r.exhausted);
-	r.code = res.code;
-	r.reply = res.reply;
+	r.outcome = outcome_of(res->outcome, c->attempts,
+	    f->camp->retry_attempts, &r.exhausted);
+	r.code = res->code;
+	r.reply = res->reply;
 	if (r.outcome == MQ_OUT_RETRY)
-		r.retry_at = r.now + camp->backoff[c->attempts - 1 < 32 ?
+		r.retry_at = r.now + f->camp->backoff[c->attempts - 1 < 32 ?
 		    c->attempts - 1 : 31];
-	if (r.outcome == MQ_OUT_SENT &&
-	    (rc = followup(db, camp, c, r.now, &r.followup_at, err)) != MQ_OK)
+	if (r.outcome == MQ_OUT_SENT && (rc = followup(f->db, f->camp, c,
+	    r.now, &r.followup_at, err)) != MQ_OK)
 		return rc;
 	d->outcome = r.outcome;
 	d->code = r.code;
-	snprintf(d->reply, sizeof d->reply, "%s", res.reply);
-	return record(db, c, owner, &r, &d->stale, err);
+	snprintf(d->reply, sizeof d->reply, "%s", res->reply);
+	return record(f->db, c, f->owner, &r, &d->stale, err);
+}
+
+/* A message that could not be handed to a transport: nothing was sent. */
+static int refuse(struct mq_flight *f, enum mq_smtp_outcome o,
+    const char *why, struct mq_delivered *d, struct mq_err *err)
+{
+	struct mq_smtp_result res = { o, 0, "" };
+
+	snprintf(res.reply, sizeof res.reply, "%.500s", why);
+	return conclude(f, &res, d, err);
+}
+
+/* Sends through a transport that is not run by curl_multi ("file"). */
+static int send_now(struct mq_flight *f, const struct mq_transport *t,
+    struct mq_delivered *d, struct mq_err *err)
+{
+	struct mq_smtp_timeouts to = { f->m.mb->connect_timeout,
+	    f->m.mb->timeout };
+	struct mq_smtp_result res;
+	struct mq_err terr;
+
+	memset(&res, 0, sizeof res);
+	if (t->send(f->m.mb, f->m.mb->address, f->c.email, f->m.data, f->m.len,
+	    &to, data_hook, &f->h, &res, &terr) != MQ_OK)
+		return refuse(f, MQ_SMTP_REJECT, terr.msg, d, err);
+	if (res.outcome == MQ_SMTP_ABORTED && f->h.err.msg[0] != '\0')
+		snprintf(res.reply, sizeof res.reply, "%.500s", f->h.err.msg);
+	return conclude(f, &res, d, err);
+}
+
+static int start(struct mq_flight *f, const struct mq_conf *conf,
+    struct mq_delivered *d, int *flying, struct mq_err *err)
+{
+	struct mq_smtp_timeouts to;
+	const struct mq_transport *t;
+	struct mq_err cerr;
+	time_t now;
+	int rc;
+
+	*flying = 0;
+	if ((rc = mq_clock_now(&now, err)) != MQ_OK)
+		return rc;
+	if (mq_deliver_compose(f->db, conf, &f->c, now, &f->m, &cerr) != MQ_OK)
+		/* a mailbox missing from the config is the mailbox's fault, a
+		 * template hole the message's */
+		return refuse(f, cerr.ex == EX_CONFIG ? MQ_SMTP_MAILBOX :
+		    MQ_SMTP_REJECT, cerr.msg, d, err);
+	f->h = (struct hook_arg){ f->db, &f->c, f->owner, f->m.message_id,
+	    f->m.subject, { 0, "" } };
+	if ((t = mq_smtp_for(f->m.mb)) == NULL)
+		return refuse(f, MQ_SMTP_REJECT, "no transport for this "
+		    "mailbox's URL", d, err);
+	if (t != mq_smtp_transport("smtp"))
+		return send_now(f, t, d, err);
+	to = (struct mq_smtp_timeouts){ f->m.mb->connect_timeout,
+	    f->m.mb->timeout };
+	if (mq_smtp_xfer_new(&f->x, f->m.mb, f->m.mb->address, f->c.email,
+	    f->m.data, f->m.len, &to, data_hook, &f->h, &cerr) != MQ_OK)
+		return refuse(f, MQ_SMTP_REJECT, cerr.msg, d, err);
+	*flying = 1;
+	return MQ_OK;
+}
+
+int mq_deliver_start(struct mq_db *db, const struct mq_conf *conf,
+    const struct mq_owner *owner, const struct mq_db_run_campaign *camp,
+    const struct mq_claim *c, struct mq_flight **fp, struct mq_delivered *d,
+    struct mq_err *err)
+{
+	struct mq_flight *f;
+	int flying, rc;
+
+	*fp = NULL;
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		return mq_err_temp(err, "out of memory");
+	f->db = db;
+	f->owner = owner;
+	f->camp = camp;
+	f->c = *c;
+	rc = start(f, conf, d, &flying, err);
+	if (rc == MQ_OK && flying)
+		*fp = f;
+	else
+		mq_flight_free(f);
+	return rc;
+}
+
+int mq_deliver_finish(struct mq_flight *f, CURLcode cc,
+    struct mq_delivered *d, struct mq_err *err)
+{
+	struct mq_smtp_result res;
+
+	memset(&res, 0, sizeof res);
+	mq_smtp_xfer_done(f->x, cc, &res);
+	if (res.outcome == MQ_SMTP_ABORTED && f->h.err.msg[0] != '\0')
+		snprintf(res.reply, sizeof res.reply, "%.500s", f->h.err.msg);
+	return conclude(f, &res, d, err);
 }

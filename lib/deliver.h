@@ -16,6 +16,7 @@
 #include "db_queue.h"
 #include "err.h"
 #include "msg.h"
+#include "smtp.h"
 
 /* A composed message. All malloc'd; free with mq_deliver_free. */
 struct mq_composed {
@@ -45,11 +46,34 @@ struct mq_delivered {
 	int             stale;        /* the claim was taken from us meanwhile */
 };
 
-/* Composes, sends and records claim c. MQ_OK when the outcome was
- * recorded (whatever it is); MQ_TEMP/MQ_PERM when recording failed: the
- * claim then stays for mailq-reclaim, classified by its phase. */
-int mq_deliver(struct mq_db *db, const struct mq_conf *conf,
+/* A message between its claim and its outcome, its SMTP transfer run by
+ * the caller's curl multi handle. */
+struct mq_flight;
+
+/* Composes claim c of campaign camp and prepares its transfer into *fp
+ * (NULL when the message is already done: it could not be composed, or
+ * went through a transport that is not run by curl_multi, and its outcome
+ * is recorded and in *d). camp must outlive the flight. MQ_OK whenever
+ * an outcome was recorded or a flight set up; MQ_TEMP/MQ_PERM when
+ * recording failed (the claim then stays for mailq-reclaim). */
+int mq_deliver_start(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_owner *owner, const struct mq_db_run_campaign *camp,
-    const struct mq_claim *c, struct mq_delivered *d, struct mq_err *err);
+    const struct mq_claim *c, struct mq_flight **fp, struct mq_delivered *d,
+    struct mq_err *err);
+
+/* The flight's curl easy handle, to add to a multi handle (and remove
+ * before mq_flight_free). */
+CURL *mq_flight_easy(struct mq_flight *f);
+
+/* The claim the flight carries. */
+const struct mq_claim *mq_flight_claim(const struct mq_flight *f);
+
+/* Once the transfer ended with cc: classifies and records the outcome
+ * into *d. The caller then frees the flight. */
+int mq_deliver_finish(struct mq_flight *f, CURLcode cc,
+    struct mq_delivered *d, struct mq_err *err);
+
+/* Frees f; NULL is fine. */
+void mq_flight_free(struct mq_flight *f);
 
 #endif

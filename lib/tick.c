@@ -4,6 +4,8 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include <curl/curl.h>
+
 #include "clock.h"
 #include "db_queue.h"
 #include "deliver.h"
@@ -21,6 +23,12 @@ struct run {
 	sqlite3_int64              skip[64];   /* mailboxes failing this run */
 	int                        n_skip;
 	struct mq_err             *err;
+	CURLM                     *multi;      /* every SMTP transfer of the run */
+	struct flight {
+		struct mq_flight                *f;
+		const struct mq_db_run_campaign *c;
+	}                         *fl;         /* in the air in this pass */
+	int                        n_fl;
 };
 
 /* delay ± jitter %, uniformly. */
@@ -109,6 +117,7 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 	struct mq_claim_req q = { c->id, now, 0, gap(c), &r->owner, r->skip,
 	    r->n_skip };
 	enum mq_claim_status status;
+	struct mq_flight *f;
 	struct mq_delivered d;
 	struct mq_claim cl;
 	char day[16];
@@ -137,9 +146,15 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 		report_dry(r, c, &cl, now);
 		return MQ_OK;
 	}
-	rc = mq_deliver(r->db, r->conf, &r->owner, c, &cl, &d, r->err);
-	if (rc == MQ_OK)
+	rc = mq_deliver_start(r->db, r->conf, &r->owner, c, &cl, &f, &d,
+	    r->err);
+	if (rc == MQ_OK && f == NULL)
 		count(r, c, &cl, &d);
+	if (rc == MQ_OK && f != NULL) {
+		/* r->fl has room for one flight per campaign of the pass */
+		r->fl[r->n_fl++] = (struct flight){ f, c };
+		curl_multi_add_handle(r->multi, mq_flight_easy(f));
+	}
 	return rc;
 }
 
@@ -172,17 +187,60 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 	return rc;
 }
 
+/* Ends the flight whose transfer ended: its outcome is recorded. */
+static int land(struct run *r, CURL *easy, CURLcode cc)
+{
+	struct mq_delivered d;
+	struct flight *x;
+	int i, rc;
+
+	for (i = 0; i < r->n_fl && mq_flight_easy(r->fl[i].f) != easy; i++)
+		;
+	if (i == r->n_fl)
+		return MQ_OK;
+	x = &r->fl[i];
+	rc = mq_deliver_finish(x->f, cc, &d, r->err);
+	if (rc == MQ_OK)
+		count(r, x->c, mq_flight_claim(x->f), &d);
+	curl_multi_remove_handle(r->multi, easy);
+	mq_flight_free(x->f);
+	*x = r->fl[--r->n_fl];
+	return rc;
+}
+
+/* Runs every transfer of the pass at once until all have landed. No
+ * transaction is open meanwhile, but for the short data-phase ones the
+ * transfers' own callbacks make. */
+static int fly(struct run *r)
+{
+	int running = 1, left, rc = MQ_OK, lrc;
+	CURLMsg *m;
+
+	while (r->n_fl > 0) {
+		curl_multi_perform(r->multi, &running);
+		while ((m = curl_multi_info_read(r->multi, &left)) != NULL)
+			if (m->msg == CURLMSG_DONE &&
+			    (lrc = land(r, m->easy_handle, m->data.result)) != MQ_OK)
+				rc = lrc;
+		if (running > 0)
+			curl_multi_poll(r->multi, NULL, 0, 1000, NULL);
+	}
+	return rc;
+}
+
 /* A pass over every campaign that may send. */
 static int pass(struct run *r, time_t now, int *claimed, time_t *next)
 {
 	struct mq_db_run_campaign *v;
-	int n, rc, any;
+	int n, rc, lrc, any;
 	time_t due;
 
 	*claimed = 0;
 	*next = 0;
 	if ((rc = mq_db_run_campaigns(r->db, r->o->only, &v, &n, r->err)))
 		return rc;
+	if ((r->fl = calloc(n + 1, sizeof *r->fl)) == NULL)
+		rc = mq_err_temp(r->err, "out of memory");
 	for (int i = 0; rc == MQ_OK && i < n; i++) {
 		/* a database still busy after its wait, or full, ends the
 		 * run (EX_TEMPFAIL): nothing is lost, cron runs it again */
@@ -192,6 +250,11 @@ static int pass(struct run *r, time_t now, int *claimed, time_t *next)
 		if (due > 0 && (*next == 0 || due < *next))
 			*next = due;
 	}
+	/* what was claimed goes out, whatever happened after the claim */
+	if (r->fl != NULL && (lrc = fly(r)) != MQ_OK && rc == MQ_OK)
+		rc = lrc;
+	free(r->fl);
+	r->fl = NULL;
 	for (int i = 0; i < n; i++)
 		free(v[i].extra_holidays);
 	free(v);
@@ -230,7 +293,8 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_tick_opts *o, struct mq_tick_stats *st,
     struct mq_err *err)
 {
-	struct run r = { db, conf, o, st, { "", 0, 0 }, { 0 }, 0, err };
+	struct run r = { db, conf, o, st, { "", 0, 0 }, { 0 }, 0, err, NULL,
+	    NULL, 0 };
 	struct mq_db_run_campaign *v;
 	int n, rc;
 
@@ -248,8 +312,13 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
 			    "such campaign, or it is not scheduled or running",
 			    o->only);
 	}
-	if (!o->dry_run)
-		return loop(&r);
+	if (!o->dry_run) {
+		if ((r.multi = curl_multi_init()) == NULL)
+			return mq_err_temp(err, "curl_multi_init failed");
+		rc = loop(&r);
+		curl_multi_cleanup(r.multi);    /* says QUIT on kept connections */
+		return rc;
+	}
 	/* a dry run does everything inside one transaction it rolls back */
 	if ((rc = mq_db_begin(db, err)) != MQ_OK)
 		return rc;
