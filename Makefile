@@ -91,8 +91,9 @@ $(B)/bench/%: bench/%.c $(B)/libmailq.a
 	$(say) "  LD    $@"
 	$(Q)$(CC) $(MQ_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libmailq.a $(MQ_LIBS)
 
-bench: deps
-	@$(MAKE) -s all $(B)/bench/claim
+bench:
+	@sh scripts/deps --bench
+	@$(MAKE) -s all $(B)/bench/claim $(B)/bench/rawsend
 	@sh bench/run $(B)
 
 install: all

@@ -1,0 +1,67 @@
+#!/bin/sh
+# Queue throughput: N messages (2,000) of one campaign with delay 0 and
+# limits too high to matter, sent by `mailq-tick --horizon 0` (run again
+# until the queue is empty) to tests/smtpd.py on loopback: claim, compose,
+# SMTP, record. References in the same run, to a fresh server each:
+#   - bench/rawsend: the very messages the server received, sent with
+#     libcurl over one reused connection, nothing else;
+#   - msmtp, one process per message, for the first M (200) of them,
+#     scaled to messages per second.
+# Prints throughput_mailq_msgs_per_s=… raw_curl_msgs_per_s=…
+#   msmtp_msgs_per_s=… ratio_raw=… ratio_msmtp=…
+# Usage: sh bench/throughput.sh [BUILD_DIR] [N] [M]
+set -eu
+B=${1:-build}
+N=${2:-2000}
+M=${3:-200}
+d=$(mktemp -d "${TMPDIR:-/tmp}/mailq-bench.XXXXXX")
+. "$(dirname "$0")/lib.sh"
+trap 'smtpd_down; rm -rf "$d"' EXIT
+cd "$d"
+[ -x "$B/bench/rawsend" ] || { echo "bench: build $B/bench/rawsend" >&2; exit 1; }
+command -v msmtp >/dev/null || { echo "bench: msmtp is missing (scripts/deps --bench)" >&2; exit 1; }
+
+smtpd_up "$d/s1"
+conf mailq.conf mailq.db "$PORT" 1 0 0 50
+export MAILQ_CONFIG="$d/mailq.conf"
+csv leads.csv "$N"
+"$B/bin/mailq-init" -q
+"$B/bin/mailq-import" -q c1 leads.csv
+"$B/bin/mailq-campaign" -q start c1
+
+t0=$(ms)
+for _ in $(seq 20); do
+	"$B/bin/mailq-tick" -q --horizon 0
+	[ "$(received "$d/s1")" -ge "$N" ] && break
+done
+t_mailq=$(( $(ms) - t0 ))
+got=$(received "$d/s1")
+smtpd_down
+[ "$got" -eq "$N" ] || echo "# throughput: the server received $got of $N messages" >&2
+mailq=$(div "$got" "$(secs "$t_mailq")" 1)
+
+# the received messages, as rawsend and msmtp read them
+/usr/bin/python3 - "$d/s1" > list <<'PY'
+import json, os, sys
+for line in open(os.path.join(sys.argv[1], "received.jsonl")):
+	r = json.loads(line)
+	print("%s\t%s" % (r["rcpt_tos"][0], os.path.join(sys.argv[1], r["file"])))
+PY
+smtpd_up "$d/s2"
+raw=$("$B/bench/rawsend" "smtp://127.0.0.1:$PORT" "<anna@example.com>" list |
+    sed -n 's/^raw_curl_msgs_per_s=//p')
+smtpd_down
+
+smtpd_up "$d/s3"
+head -n "$M" list > list.msmtp
+t0=$(ms)
+while IFS="$(printf '\t')" read -r rcpt file; do
+	msmtp --host=127.0.0.1 --port="$PORT" --auth=off --tls=off \
+	    --from=anna@example.com -- "$rcpt" < "$file"
+done < list.msmtp
+t_msmtp=$(( $(ms) - t0 ))
+smtpd_down
+msmtp_rate=$(div "$(wc -l < list.msmtp)" "$(secs "$t_msmtp")" 1)
+
+echo "throughput_mailq_msgs_per_s=$mailq raw_curl_msgs_per_s=$raw msmtp_msgs_per_s=$msmtp_rate ratio_raw=$(div "$mailq" "$raw") ratio_msmtp=$(div "$mailq" "$msmtp_rate")"
+echo "# throughput: $got messages through mailq-tick in $(secs "$t_mailq") s; the same by raw libcurl at $raw/s; $M by msmtp in $(secs "$t_msmtp") s"
