@@ -141,7 +141,7 @@ static int data_hook(void *p)
 	struct hook_arg *h = p;
 	time_t now;
 
-	if (mq_clock_now(&now, &h->err) != MQ_OK)
+	if (h->db == NULL || mq_clock_now(&now, &h->err) != MQ_OK)
 		return 1;
 	return mq_db_phase_data(h->db, h->c, h->owner, h->message_id,
 	    h->subject, now, &h->err) != MQ_OK;
@@ -206,6 +206,7 @@ struct mq_flight {
 	struct mq_composed               m;
 	struct mq_smtp_xfer             *x;
 	struct hook_arg                  h;
+	CURLcode                         cc;     /* how the transfer ended */
 };
 
 void mq_flight_free(struct mq_flight *f)
@@ -220,6 +221,28 @@ void mq_flight_free(struct mq_flight *f)
 CURL *mq_flight_easy(struct mq_flight *f)
 {
 	return mq_smtp_xfer_easy(f->x);
+}
+
+void mq_flight_perform(struct mq_flight *f, const char *dbpath)
+{
+	struct mq_db *own = NULL;
+
+	/* the data hook writes through a connection of this thread's own */
+	mq_db_open(&own, dbpath, MQ_DB_RW, &f->h.err);
+	f->h.db = own;              /* NULL: the hook refuses */
+	f->cc = curl_easy_perform(mq_smtp_xfer_easy(f->x));
+	f->h.db = f->db;
+	mq_db_close(own);
+}
+
+const char *mq_flight_dbpath(const struct mq_flight *f)
+{
+	return f->db->path;
+}
+
+CURLcode mq_flight_result(const struct mq_flight *f)
+{
+	return f->cc;
 }
 
 const struct mq_claim *mq_flight_claim(const struct mq_flight *f)

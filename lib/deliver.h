@@ -47,7 +47,7 @@ struct mq_delivered {
 };
 
 /* A message between its claim and its outcome, its SMTP transfer run by
- * the caller's curl multi handle. */
+ * the caller (one thread per flight). */
 struct mq_flight;
 
 /* Composes claim c of campaign camp and prepares its transfer into *fp
@@ -61,9 +61,20 @@ int mq_deliver_start(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_claim *c, struct mq_flight **fp, struct mq_delivered *d,
     struct mq_err *err);
 
-/* The flight's curl easy handle, to add to a multi handle (and remove
- * before mq_flight_free). */
+/* The flight's curl easy handle (owned by the flight). */
 CURL *mq_flight_easy(struct mq_flight *f);
+
+/* Runs the flight's transfer to its end (curl_easy_perform), its data hook
+ * writing through a database connection of its own opened on dbpath, so
+ * that many flights can run at once, one thread each. If that connection
+ * cannot be opened the hook refuses and nothing of the body leaves. */
+void mq_flight_perform(struct mq_flight *f, const char *dbpath);
+
+/* The path of the database the flight's claim is in. */
+const char *mq_flight_dbpath(const struct mq_flight *f);
+
+/* How mq_flight_perform's transfer ended. */
+CURLcode mq_flight_result(const struct mq_flight *f);
 
 /* The claim the flight carries. */
 const struct mq_claim *mq_flight_claim(const struct mq_flight *f);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include "clock.h"
 #include "db_queue.h"
@@ -23,10 +24,13 @@ struct run {
 	sqlite3_int64              skip[64];   /* mailboxes failing this run */
 	int                        n_skip;
 	struct mq_err             *err;
-	CURLM                     *multi;      /* every SMTP transfer of the run */
+	CURLSH                    *share;      /* connections kept for reuse */
+	pthread_mutex_t            locks[CURL_LOCK_DATA_LAST];
 	struct flight {
 		struct mq_flight                *f;
 		const struct mq_db_run_campaign *c;
+		pthread_t                        t;
+		int                              threaded;
 	}                         *fl;         /* in the air in this pass */
 	int                        n_fl;
 };
@@ -152,8 +156,8 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 		count(r, c, &cl, &d);
 	if (rc == MQ_OK && f != NULL) {
 		/* r->fl has room for one flight per campaign of the pass */
-		r->fl[r->n_fl++] = (struct flight){ f, c };
-		curl_multi_add_handle(r->multi, mq_flight_easy(f));
+		r->fl[r->n_fl++] = (struct flight){ .f = f, .c = c };
+		curl_easy_setopt(mq_flight_easy(f), CURLOPT_SHARE, r->share);
 	}
 	return rc;
 }
@@ -187,45 +191,80 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 	return rc;
 }
 
-/* Ends the flight whose transfer ended: its outcome is recorded. */
-static int land(struct run *r, CURL *easy, CURLcode cc)
+static void *flight_thread(void *p)
+{
+	struct mq_flight *f = p;
+
+	mq_flight_perform(f, mq_flight_dbpath(f));
+	return NULL;
+}
+
+/* Runs every transfer of the pass at once, a thread each, and records the
+ * outcomes as they land. (libcurl's multi interface would do without
+ * threads, but in 7.88 it waits for the reply to an SMTP message's final
+ * dot blockingly, one transfer after another.) No transaction of this
+ * connection is open meanwhile; the data phases go through connections of
+ * the threads' own. */
+static int fly(struct run *r)
 {
 	struct mq_delivered d;
 	struct flight *x;
-	int i, rc;
+	int rc = MQ_OK, lrc, i;
 
-	for (i = 0; i < r->n_fl && mq_flight_easy(r->fl[i].f) != easy; i++)
-		;
-	if (i == r->n_fl)
-		return MQ_OK;
-	x = &r->fl[i];
-	rc = mq_deliver_finish(x->f, cc, &d, r->err);
-	if (rc == MQ_OK)
-		count(r, x->c, mq_flight_claim(x->f), &d);
-	curl_multi_remove_handle(r->multi, easy);
-	mq_flight_free(x->f);
-	*x = r->fl[--r->n_fl];
+	for (i = 0; i < r->n_fl; i++) {
+		x = &r->fl[i];
+		x->threaded = pthread_create(&x->t, NULL, flight_thread,
+		    x->f) == 0;
+		if (!x->threaded)
+			flight_thread(x->f);    /* no thread to spare: in turn */
+	}
+	for (i = 0; i < r->n_fl; i++) {
+		x = &r->fl[i];
+		if (x->threaded)
+			pthread_join(x->t, NULL);
+		lrc = mq_deliver_finish(x->f, mq_flight_result(x->f), &d, r->err);
+		if (lrc == MQ_OK)
+			count(r, x->c, mq_flight_claim(x->f), &d);
+		else if (rc == MQ_OK)
+			rc = lrc;
+		mq_flight_free(x->f);
+	}
+	r->n_fl = 0;
 	return rc;
 }
 
-/* Runs every transfer of the pass at once until all have landed. No
- * transaction is open meanwhile, but for the short data-phase ones the
- * transfers' own callbacks make. */
-static int fly(struct run *r)
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
+    void *p)
 {
-	int running = 1, left, rc = MQ_OK, lrc;
-	CURLMsg *m;
+	struct run *r = p;
 
-	while (r->n_fl > 0) {
-		curl_multi_perform(r->multi, &running);
-		while ((m = curl_multi_info_read(r->multi, &left)) != NULL)
-			if (m->msg == CURLMSG_DONE &&
-			    (lrc = land(r, m->easy_handle, m->data.result)) != MQ_OK)
-				rc = lrc;
-		if (running > 0)
-			curl_multi_poll(r->multi, NULL, 0, 1000, NULL);
-	}
-	return rc;
+	(void)h;
+	(void)a;
+	pthread_mutex_lock(&r->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *p)
+{
+	struct run *r = p;
+
+	(void)h;
+	pthread_mutex_unlock(&r->locks[data]);
+}
+
+/* One connection cache for every transfer of the run, shared by its
+ * threads. */
+static int share_init(struct run *r)
+{
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&r->locks[i], NULL);
+	if ((r->share = curl_share_init()) == NULL)
+		return mq_err_temp(r->err, "curl_share_init failed");
+	curl_share_setopt(r->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(r->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(r->share, CURLSHOPT_USERDATA, r);
+	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	return MQ_OK;
 }
 
 /* A pass over every campaign that may send. */
@@ -293,11 +332,16 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_tick_opts *o, struct mq_tick_stats *st,
     struct mq_err *err)
 {
-	struct run r = { db, conf, o, st, { "", 0, 0 }, { 0 }, 0, err, NULL,
-	    NULL, 0 };
+	struct run r;
 	struct mq_db_run_campaign *v;
 	int n, rc;
 
+	memset(&r, 0, sizeof r);
+	r.db = db;
+	r.conf = conf;
+	r.o = o;
+	r.st = st;
+	r.err = err;
 	memset(st, 0, sizeof *st);
 	if ((rc = mq_owner_self(&r.owner, err)) != MQ_OK)
 		return rc;
@@ -313,10 +357,10 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
 			    o->only);
 	}
 	if (!o->dry_run) {
-		if ((r.multi = curl_multi_init()) == NULL)
-			return mq_err_temp(err, "curl_multi_init failed");
+		if ((rc = share_init(&r)) != MQ_OK)
+			return rc;
 		rc = loop(&r);
-		curl_multi_cleanup(r.multi);    /* says QUIT on kept connections */
+		curl_share_cleanup(r.share);    /* closes kept connections */
 		return rc;
 	}
 	/* a dry run does everything inside one transaction it rolls back */
