@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "db_import.h"
 #include "import.h"
@@ -28,12 +29,6 @@
 struct field {
 	char   *s;          /* NUL-terminated copy; may hold NUL bytes too */
 	size_t  len, cap;
-};
-
-struct buf {
-	char   *p;
-	size_t  len, cap;
-	int     oom;
 };
 
 struct reader {
@@ -52,7 +47,7 @@ struct reader {
 	size_t            rec_bytes;
 	char            **cols;         /* header names; cols[email_col] unused */
 	size_t            ncols, email_col;
-	struct buf        json;
+	struct mq_buf        json;
 	char              reason[MQ_IMPORT_REASON_MAX];
 	char              in[65536];
 };
@@ -62,58 +57,35 @@ static void *capped_realloc(void *p, size_t n)
 	return n > MAX_FIELD + 256 ? NULL : realloc(p, n);
 }
 
-static void put(struct buf *b, const char *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 /* Appends s as a JSON string (RFC 8259): UTF-8 passes through. */
-static void put_json(struct buf *b, const char *s, size_t n)
+static void put_json(struct mq_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
 	size_t i, from = 0;
 
-	put(b, "\"", 1);
+	mq_buf_put(b, "\"", 1);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		put(b, s + from, i - from);
+		mq_buf_put(b, s + from, i - from);
 		from = i + 1;
 		if (c == '"' || c == '\\') {
 			esc[1] = (char)c;
-			put(b, esc, 2);
+			mq_buf_put(b, esc, 2);
 		} else if (c == '\t') {
-			put(b, "\\t", 2);
+			mq_buf_put(b, "\\t", 2);
 		} else {
 			esc[1] = 'u';
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			put(b, esc, 6);
+			mq_buf_put(b, esc, 6);
 		}
 	}
-	put(b, s + from, n - from);
-	put(b, "\"", 1);
+	mq_buf_put(b, s + from, n - from);
+	mq_buf_put(b, "\"", 1);
 }
 
 int mq_import_utf8_ok(const char *str, size_t len)
@@ -425,17 +397,17 @@ static int build_json(struct reader *r)
 	const char *sep = "";
 
 	r->json.len = 0;
-	put(&r->json, "{", 1);
+	mq_buf_put(&r->json, "{", 1);
 	for (size_t i = 0; i < r->nf; i++) {
 		if (i == r->email_col)
 			continue;
-		put(&r->json, sep, strlen(sep));
+		mq_buf_put(&r->json, sep, strlen(sep));
 		put_json(&r->json, r->cols[i], strlen(r->cols[i]));
-		put(&r->json, ":", 1);
+		mq_buf_put(&r->json, ":", 1);
 		put_json(&r->json, r->f[i].s, r->f[i].len);
 		sep = ",";
 	}
-	put(&r->json, "}", 1);
+	mq_buf_put(&r->json, "}", 1);
 	return r->json.oom ? mq_err_perm(r->err, EX_OSERR, "out of memory") :
 	    MQ_OK;
 }

@@ -19,6 +19,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "buf.h"
 #include "import.h"
 #include "msg.h"
 
@@ -26,16 +27,10 @@
 #define QP_LINE   76    /* RFC 2045 6.7 (5) */
 #define MAX_TOKEN 900   /* an address, ID or URL: keeps lines under 998 */
 
-struct buf {
-	char   *p;
-	size_t  len, cap;
-	int     oom;
-};
-
 /* A header being written: the column of its current line and whether a
  * token is already on that line (only then may it fold). */
 struct hdr {
-	struct buf *b;
+	struct mq_buf *b;
 	size_t      col;
 	int         line_toks;
 };
@@ -45,34 +40,6 @@ enum { V_TEXT, V_ADDR, V_TOKEN };
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char hex[] = "0123456789ABCDEF";
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 4096;
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
 
 /* Base64 (RFC 4648) of n bytes into out, which holds 4 * ceil(n / 3)
  * bytes; returns that length. */
@@ -99,7 +66,7 @@ static size_t base64(const unsigned char *s, size_t n, char *out)
  * CRLF line breaks, soft breaks keeping lines at QP_LINE, blanks before a
  * break encoded. Ends in CRLF unless s is empty: a soft break when s does
  * not end a line, so the decoded text has no newline it did not have. */
-static void qp(struct buf *b, const char *s)
+static void qp(struct mq_buf *b, const char *s)
 {
 	size_t i = 0, col = 0, tl;
 	unsigned char c;
@@ -108,7 +75,7 @@ static void qp(struct buf *b, const char *s)
 
 	while ((c = (unsigned char)s[i]) != '\0') {
 		if (c == '\r' || c == '\n') {
-			put(b, "\r\n", 2);
+			mq_buf_put(b, "\r\n", 2);
 			col = 0;
 			i += c == '\r' && s[i + 1] == '\n' ? 2 : 1;
 			continue;
@@ -124,22 +91,22 @@ static void qp(struct buf *b, const char *s)
 			tl = 3;
 		}
 		if (col + tl > (eol ? QP_LINE : QP_LINE - 1)) {
-			put(b, "=\r\n", 3);
+			mq_buf_put(b, "=\r\n", 3);
 			col = 0;
 		}
-		put(b, tok, tl);
+		mq_buf_put(b, tok, tl);
 		col += tl;
 		i++;
 	}
 	if (i > 0 && s[i - 1] != '\n' && s[i - 1] != '\r')
-		put(b, "=\r\n", 3);
+		mq_buf_put(b, "=\r\n", 3);
 }
 
-static void h_begin(struct hdr *h, struct buf *b, const char *name)
+static void h_begin(struct hdr *h, struct mq_buf *b, const char *name)
 {
 	h->b = b;
-	puts_(b, name);
-	put(b, ":", 1);
+	mq_buf_puts(b, name);
+	mq_buf_put(b, ":", 1);
 	h->col = strlen(name) + 1;
 	h->line_toks = 0;
 }
@@ -147,19 +114,19 @@ static void h_begin(struct hdr *h, struct buf *b, const char *name)
 static void h_tok(struct hdr *h, const char *s, size_t n)
 {
 	if (h->line_toks > 0 && h->col + 1 + n > FOLD) {
-		put(h->b, "\r\n", 2);
+		mq_buf_put(h->b, "\r\n", 2);
 		h->col = 0;
 		h->line_toks = 0;
 	}
-	put(h->b, " ", 1);
-	put(h->b, s, n);
+	mq_buf_put(h->b, " ", 1);
+	mq_buf_put(h->b, s, n);
 	h->col += 1 + n;
 	h->line_toks++;
 }
 
 static void h_end(struct hdr *h)
 {
-	put(h->b, "\r\n", 2);
+	mq_buf_put(h->b, "\r\n", 2);
 }
 
 /* Where to end an encoded word of at most max bytes of s: after a space
@@ -187,7 +154,7 @@ static void h_encoded(struct hdr *h, const char *s, size_t n)
 
 	while (n > 0) {
 		if (h->line_toks > 0 && h->col + 1 + 20 > FOLD) {
-			put(h->b, "\r\n", 2);
+			mq_buf_put(h->b, "\r\n", 2);
 			h->col = 0;
 			h->line_toks = 0;
 		}
@@ -234,7 +201,7 @@ static int plain(const char *s, size_t maxword)
 	return 1;
 }
 
-static void put_subject(struct buf *b, const char *s)
+static void put_subject(struct mq_buf *b, const char *s)
 {
 	struct hdr h;
 	size_t n;
@@ -289,7 +256,7 @@ static size_t quoted(const char *name, char *q)
 }
 
 /* "Display Name" <addr>, the name quoted when plain ASCII, else encoded. */
-static void put_addr(struct buf *b, const char *field, const char *name,
+static void put_addr(struct mq_buf *b, const char *field, const char *name,
     const char *addr)
 {
 	struct hdr h;
@@ -379,7 +346,7 @@ static int check(const struct mq_msg *m, struct mq_err *err)
 
 /* RFC 5322 3.3, in UTC; the names are spelled out because strftime's
  * follow the locale. */
-static int put_date(struct buf *b, time_t t, struct mq_err *err)
+static int put_date(struct mq_buf *b, time_t t, struct mq_err *err)
 {
 	static const char day[][4] = {
 		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
@@ -401,11 +368,11 @@ static int put_date(struct buf *b, time_t t, struct mq_err *err)
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (n < 0 || (size_t)n >= sizeof s)
 		return mq_err_perm(err, EX_SOFTWARE, "header Date: too long");
-	put(b, s, (size_t)n);
+	mq_buf_put(b, s, (size_t)n);
 	return MQ_OK;
 }
 
-static void put_id(struct buf *b, const char *field, const char *id)
+static void put_id(struct mq_buf *b, const char *field, const char *id)
 {
 	struct hdr h;
 
@@ -414,7 +381,7 @@ static void put_id(struct buf *b, const char *field, const char *id)
 	h_end(&h);
 }
 
-static void put_unsub(struct buf *b, const struct mq_msg *m)
+static void put_unsub(struct mq_buf *b, const struct mq_msg *m)
 {
 	struct hdr h;
 
@@ -428,7 +395,7 @@ static void put_unsub(struct buf *b, const struct mq_msg *m)
 		put_bracketed(&h, NULL, m->unsub_url, "");
 	h_end(&h);
 	if (m->unsub_url != NULL)	/* RFC 8058 one-click */
-		puts_(b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+		mq_buf_puts(b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
 }
 
 /* 64-bit FNV-1a over len bytes, continuing from h. */
@@ -446,11 +413,11 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 
-static void put_part(struct buf *b, const char *type, const char *s)
+static void put_part(struct mq_buf *b, const char *type, const char *s)
 {
-	puts_(b, "Content-Type: text/");
-	puts_(b, type);
-	puts_(b, "; charset=UTF-8\r\n"
+	mq_buf_puts(b, "Content-Type: text/");
+	mq_buf_puts(b, type);
+	mq_buf_puts(b, "; charset=UTF-8\r\n"
 	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 	qp(b, s != NULL ? s : "");
 }
@@ -458,7 +425,7 @@ static void put_part(struct buf *b, const char *type, const char *s)
 /* The Content-Type header onwards: one text part, or the text and the
  * HTML as multipart/alternative, text first (RFC 2046 5.1.4). The
  * boundary comes from the Message-ID, so a retry is the same message. */
-static void put_body(struct buf *b, const struct mq_msg *m)
+static void put_body(struct mq_buf *b, const struct mq_msg *m)
 {
 	char bd[32];
 	uint64_t h;
@@ -469,25 +436,25 @@ static void put_body(struct buf *b, const struct mq_msg *m)
 	}
 	h = fnv1a(FNV_OFFSET, m->message_id, strlen(m->message_id));
 	snprintf(bd, sizeof bd, "=_mailq_%016llx", (unsigned long long)h);
-	puts_(b, "Content-Type: multipart/alternative;\r\n boundary=\"");
-	puts_(b, bd);
-	puts_(b, "\"\r\n\r\n--");
-	puts_(b, bd);
-	puts_(b, "\r\n");
+	mq_buf_puts(b, "Content-Type: multipart/alternative;\r\n boundary=\"");
+	mq_buf_puts(b, bd);
+	mq_buf_puts(b, "\"\r\n\r\n--");
+	mq_buf_puts(b, bd);
+	mq_buf_puts(b, "\r\n");
 	put_part(b, "plain", m->text);
-	puts_(b, "\r\n--");
-	puts_(b, bd);
-	puts_(b, "\r\n");
+	mq_buf_puts(b, "\r\n--");
+	mq_buf_puts(b, bd);
+	mq_buf_puts(b, "\r\n");
 	put_part(b, "html", m->html);
-	puts_(b, "\r\n--");
-	puts_(b, bd);
-	puts_(b, "--\r\n");
+	mq_buf_puts(b, "\r\n--");
+	mq_buf_puts(b, bd);
+	mq_buf_puts(b, "--\r\n");
 }
 
 int mq_msg_build(const struct mq_msg *m, char **out, size_t *len,
     struct mq_err *err)
 {
-	struct buf b = { NULL, 0, 0, 0 };
+	struct mq_buf b = { NULL, 0, 0, 0 };
 	int rc;
 
 	*out = NULL;
@@ -505,7 +472,7 @@ int mq_msg_build(const struct mq_msg *m, char **out, size_t *len,
 		put_id(&b, "References", m->in_reply_to);
 	}
 	put_unsub(&b, m);
-	puts_(&b, "MIME-Version: 1.0\r\n");
+	mq_buf_puts(&b, "MIME-Version: 1.0\r\n");
 	put_body(&b, m);
 	if (b.oom) {
 		rc = mq_err_temp(err, "message: out of memory");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "buf.h"
 #include "tmpl.h"
 
 struct ph {
@@ -21,12 +22,6 @@ struct ph {
 	size_t      nlen;
 	const char *fb;         /* fallback text, NULL when there is none */
 	size_t      fblen;
-};
-
-struct buf {
-	char   *p;
-	size_t  len, cap;
-	int     oom;
 };
 
 static int is_name0(char c)
@@ -150,30 +145,7 @@ int mq_tmpl_required(const char *tmpl, int (*fn)(const char *name,
 	return 0;
 }
 
-static void put(struct buf *b, const char *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void put_html(struct buf *b, const char *s)
+static void put_html(struct mq_buf *b, const char *s)
 {
 	const char *rep;
 	size_t from = 0, i;
@@ -187,11 +159,11 @@ static void put_html(struct buf *b, const char *s)
 		case '\'': rep = "&#39;";  break;
 		default:   continue;
 		}
-		put(b, s + from, i - from);
-		put(b, rep, strlen(rep));
+		mq_buf_put(b, s + from, i - from);
+		mq_buf_put(b, rep, strlen(rep));
 		from = i + 1;
 	}
-	put(b, s + from, i - from);
+	mq_buf_put(b, s + from, i - from);
 }
 
 static const char *lookup(const struct mq_tmpl_fields *f, const char *name,
@@ -211,7 +183,7 @@ static const char *lookup(const struct mq_tmpl_fields *f, const char *name,
 int mq_tmpl_render(const char *tmpl, const struct mq_tmpl_fields *f,
     int mode, char **out, struct mq_err *err)
 {
-	struct buf b = { NULL, 0, 0, 0 };
+	struct mq_buf b = { NULL, 0, 0, 0 };
 	struct ph ph;
 	const char *v;
 	size_t pos = 0;
@@ -221,16 +193,16 @@ int mq_tmpl_render(const char *tmpl, const struct mq_tmpl_fields *f,
 	if (mq_tmpl_check(tmpl, err) != MQ_OK)
 		return MQ_PERM;
 	while ((r = scan(tmpl, pos, &ph, err)) == 1) {
-		put(&b, tmpl + pos, ph.at - pos);
+		mq_buf_put(&b, tmpl + pos, ph.at - pos);
 		pos = ph.end;
 		v = lookup(f, ph.name, ph.nlen);
 		if (v != NULL && v[0] != '\0') {
 			if (mode == MQ_TMPL_HTML)
 				put_html(&b, v);
 			else
-				put(&b, v, strlen(v));
+				mq_buf_put(&b, v, strlen(v));
 		} else if (ph.fb != NULL) {
-			put(&b, ph.fb, ph.fblen);
+			mq_buf_put(&b, ph.fb, ph.fblen);
 		} else {
 			mq_err_perm(err, EX_DATAERR, "missing field '%.*s'",
 			    (int)ph.nlen, ph.name);
@@ -239,7 +211,7 @@ int mq_tmpl_render(const char *tmpl, const struct mq_tmpl_fields *f,
 	}
 	if (r < 0)
 		goto out;
-	put(&b, tmpl + pos, strlen(tmpl + pos));
+	mq_buf_put(&b, tmpl + pos, strlen(tmpl + pos));
 	if (b.oom) {
 		rc = mq_err_temp(err, "template: out of memory");
 		goto out;
