@@ -193,7 +193,7 @@ static const char *next_of(const struct mq_stats_campaign *sc, time_t now,
 	mq_sched_format(sc->c.timezone, sc->next_send, "%a %H:%M", t, sizeof t,
 	    NULL);
 	mq_report_relative(sc->next_send, now, rel, sizeof rel);
-	snprintf(buf, len, "%s (%s)", t, rel);
+	snprintf(buf, len, "%.16s (%.40s)", t, rel);
 	return buf;
 }
 
