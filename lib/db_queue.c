@@ -182,13 +182,13 @@ static int drop_suppressed(struct mq_db *db, sqlite3_int64 campaign,
 	rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
 	    "last_error = 'suppressed', updated_at = ?2 WHERE campaign_id = ?1 "
 	    "AND status = 'pending' AND lead_id IN (SELECT l.id FROM "
-	    "suppression s JOIN lead l ON l.email = s.email)", "II", campaign,
+	    "suppression s CROSS JOIN lead l ON l.email = s.email)", "II", campaign,
 	    (sqlite3_int64)now);
 	if (rc == MQ_OK)
 		rc = mq_db_run(db, err, "UPDATE campaign_lead SET status = "
 		    "'skipped', updated_at = ?2 WHERE campaign_id = ?1 AND status "
 		    "IN ('queued', 'active') AND lead_id IN (SELECT l.id FROM "
-		    "suppression s JOIN lead l ON l.email = s.email) AND NOT EXISTS "
+		    "suppression s CROSS JOIN lead l ON l.email = s.email) AND NOT EXISTS "
 		    "(SELECT 1 FROM queue q WHERE q.campaign_id = ?1 AND "
 		    "q.lead_id = campaign_lead.lead_id AND q.status = 'sending')",
 		    "II", campaign, (sqlite3_int64)now);
