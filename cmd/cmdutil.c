@@ -60,6 +60,16 @@ void cmd_usage(struct cmd *cmd, const char *fmt, ...)
 	exit(EX_USAGE);
 }
 
+int cmd_number(struct cmd *cmd, const char *opt, const char *s, int max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 0 || v > max)
+		cmd_usage(cmd, "%s: not a number from 0 to %d: '%s'", opt, max, s);
+	return (int)v;
+}
+
 int cmd_fail(struct cmd *cmd, int rc, const struct mq_err *err)
 {
 	if (rc != MQ_OK)

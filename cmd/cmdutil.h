@@ -41,6 +41,10 @@ void cmd_ready(struct cmd *cmd);
 void cmd_usage(struct cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
+/* The value of option opt, a whole number from 0 to max, or exits with
+ * EX_USAGE naming the option. */
+int cmd_number(struct cmd *cmd, const char *opt, const char *s, int max);
+
 /* Prints "prog: err->msg" and returns the exit status for rc. */
 int cmd_fail(struct cmd *cmd, int rc, const struct mq_err *err);
 

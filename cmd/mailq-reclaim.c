@@ -54,8 +54,6 @@ int main(int argc, char **argv)
 	struct mq_db *db;
 	struct mq_err err;
 	struct cmd cmd;
-	char *end;
-	long min;
 	int rc, c;
 	time_t now;
 
@@ -67,12 +65,8 @@ int main(int argc, char **argv)
 			o.only = optarg;
 			break;
 		case 'O':
-			min = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || min < 0 ||
-			    min > 100000)
-				cmd_usage(&cmd, "--older-than: '%s' is not a number "
-				    "of minutes", optarg);
-			o.older_than = (int)min * 60;
+			o.older_than = cmd_number(&cmd, "--older-than", optarg,
+			    100000) * 60;
 			break;
 		case 'R':
 		case 'D':

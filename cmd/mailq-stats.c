@@ -28,16 +28,6 @@ static const char help[] =
 
 enum { OPT_CAMPAIGN = 256, OPT_RECENT, OPT_JSON, OPT_PROM, OPT_STUCK };
 
-static int number(struct cmd *cmd, const char *opt, const char *s, int max)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < 0 || v > max)
-		cmd_usage(cmd, "%s: not a number from 0 to %d: '%s'", opt, max, s);
-	return (int)v;
-}
-
 static void format(struct cmd *cmd, enum mq_stats_fmt *f,
     enum mq_stats_fmt want)
 {
@@ -71,11 +61,11 @@ int main(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (c) {
 		case OPT_CAMPAIGN: req.campaign = optarg; break;
-		case OPT_RECENT: req.recent = number(&cmd, "--recent", optarg,
+		case OPT_RECENT: req.recent = cmd_number(&cmd, "--recent", optarg,
 		    100000); break;
 		case OPT_JSON: format(&cmd, &f, MQ_STATS_JSON); break;
 		case OPT_PROM: format(&cmd, &f, MQ_STATS_PROMETHEUS); break;
-		case OPT_STUCK: req.stuck_after = number(&cmd, "--stuck-after",
+		case OPT_STUCK: req.stuck_after = cmd_number(&cmd, "--stuck-after",
 		    optarg, 100000000); break;
 		case 'o': output = optarg; break;
 		default: cmd_option(&cmd, c, optarg);

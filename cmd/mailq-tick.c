@@ -35,7 +35,6 @@ int main(int argc, char **argv)
 	struct mq_db *db;
 	struct mq_err err;
 	struct cmd cmd;
-	char *end;
 	int rc, c;
 
 	cmd_init(&cmd, "mailq-tick", help);
@@ -46,11 +45,7 @@ int main(int argc, char **argv)
 			o.only = optarg;
 			break;
 		case 'H':
-			o.horizon = (int)strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || o.horizon < 0 ||
-			    o.horizon > 600)
-				cmd_usage(&cmd, "--horizon: '%s' is not a number "
-				    "of seconds from 0 to 600", optarg);
+			o.horizon = cmd_number(&cmd, "--horizon", optarg, 600);
 			break;
 		case 'n':
 			o.dry_run = 1;
