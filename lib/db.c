@@ -148,7 +148,7 @@ void mq_db_release(struct mq_db *db, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
-static int vget(struct mq_db *db, struct mq_err *err, sqlite3_int64 *v,
+int mq_db_vget(struct mq_db *db, struct mq_err *err, sqlite3_int64 *v,
     int *found, const char *sql, const char *fmt, va_list ap)
 {
 	sqlite3_stmt *st;
@@ -175,7 +175,7 @@ int mq_db_run(struct mq_db *db, struct mq_err *err, const char *sql,
 	int rc;
 
 	va_start(ap, fmt);
-	rc = vget(db, err, NULL, NULL, sql, fmt, ap);
+	rc = mq_db_vget(db, err, NULL, NULL, sql, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -187,7 +187,7 @@ int mq_db_get(struct mq_db *db, struct mq_err *err, sqlite3_int64 *v,
 	int rc;
 
 	va_start(ap, fmt);
-	rc = vget(db, err, v, found, sql, fmt, ap);
+	rc = mq_db_vget(db, err, v, found, sql, fmt, ap);
 	va_end(ap);
 	return rc;
 }

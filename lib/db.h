@@ -91,6 +91,10 @@ int mq_db_run(struct mq_db *db, struct mq_err *err, const char *sql,
 int mq_db_get(struct mq_db *db, struct mq_err *err, sqlite3_int64 *v,
     int *found, const char *sql, const char *fmt, ...);
 
+/* mq_db_get with a va_list. */
+int mq_db_vget(struct mq_db *db, struct mq_err *err, sqlite3_int64 *v,
+    int *found, const char *sql, const char *fmt, va_list ap);
+
 /* Binds values to st from parameter 1 on, one per letter of fmt:
  * 'i' int, 'I' sqlite3_int64, 's' const char * (NULL binds NULL). Returns a
  * SQLite result code. */

@@ -256,20 +256,6 @@ int mq_db_campaign_counts(struct mq_db *db, sqlite3_int64 id,
 	return rc;
 }
 
-static int exec_id(struct mq_db *db, const char *sql, sqlite3_int64 id,
-    time_t now, struct mq_err *err)
-{
-	sqlite3_stmt *st;
-	int rc, sr;
-
-	if ((rc = mq_db_prepare(db, sql, &st, err)) != MQ_OK)
-		return rc;
-	mq_db_bind(st, "II", id, (sqlite3_int64)now);
-	sr = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return sr == SQLITE_DONE ? MQ_OK : mq_db_fail(db, sr, "update", err);
-}
-
 int mq_db_campaign_set_status(struct mq_db *db, sqlite3_int64 id,
     const char *from, const char *to, time_t now, time_t next_send_at,
     int cancel, struct mq_err *err)
@@ -292,11 +278,12 @@ int mq_db_campaign_set_status(struct mq_db *db, sqlite3_int64 id,
 		return mq_err_temp(err, "campaign changed status meanwhile");
 	if (!cancel)
 		return MQ_OK;
-	rc = exec_id(db, "UPDATE queue SET status = 'cancelled', updated_at = ?2 "
-	    "WHERE campaign_id = ?1 AND status = 'pending'", id, now, err);
+	rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
+	    "updated_at = ?2 WHERE campaign_id = ?1 AND status = 'pending'",
+	    "II", id, (sqlite3_int64)now);
 	if (rc == MQ_OK)
-		rc = exec_id(db, "UPDATE campaign_lead SET status = 'cancelled', "
-		    "updated_at = ?2 WHERE campaign_id = ?1 AND status IN "
-		    "('queued', 'active')", id, now, err);
+		rc = mq_db_run(db, err, "UPDATE campaign_lead SET status = "
+		    "'cancelled', updated_at = ?2 WHERE campaign_id = ?1 AND "
+		    "status IN ('queued', 'active')", "II", id, (sqlite3_int64)now);
 	return rc;
 }

@@ -99,33 +99,8 @@ const char *mq_db_kind_name(enum mq_db_kind kind)
 	return kinds[kind].name;
 }
 
-/* Runs sql bound from fmt/ap; *id gets the first column of the first row
- * (if id is not NULL) and *found whether there was a row. */
-static int vrun(struct apply *a, const char *sql, sqlite3_int64 *id,
-    int *found, const char *fmt, va_list ap)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, sr;
-
-	if ((rc = mq_db_prepare(a->db, sql, &st, a->err)) != MQ_OK)
-		return rc;
-	if ((sr = mq_db_vbind(st, fmt, ap)) != SQLITE_OK)
-		goto fail;
-	sr = sqlite3_step(st);
-	if (sr != SQLITE_ROW && sr != SQLITE_DONE)
-		goto fail;
-	if (found != NULL)
-		*found = sr == SQLITE_ROW;
-	if (sr == SQLITE_ROW && id != NULL)
-		*id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return MQ_OK;
-fail:
-	rc = mq_db_fail(a->db, sr, "apply config", a->err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
+/* Runs sql bound from fmt; *id gets the first column of the first row
+ * (if id is not NULL) and *found whether there was one. */
 static int run(struct apply *a, const char *sql, sqlite3_int64 *id,
     int *found, const char *fmt, ...)
 {
@@ -133,7 +108,7 @@ static int run(struct apply *a, const char *sql, sqlite3_int64 *id,
 	int rc;
 
 	va_start(ap, fmt);
-	rc = vrun(a, sql, id, found, fmt, ap);
+	rc = mq_db_vget(a->db, a->err, id, found, sql, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -148,14 +123,14 @@ static int upsert(struct apply *a, enum mq_db_kind k, sqlite3_int64 *id,
 	int found = 0, rc;
 
 	va_start(ap, fmt);
-	rc = vrun(a, sel, id, &found, fmt, ap);
+	rc = mq_db_vget(a->db, a->err, id, &found, sel, fmt, ap);
 	va_end(ap);
 	va_start(ap, fmt);
 	if (rc == MQ_OK && found) {
-		rc = vrun(a, upd, NULL, NULL, fmt, ap);
+		rc = mq_db_vget(a->db, a->err, NULL, NULL, upd, fmt, ap);
 		a->ch->changed[k] += sqlite3_changes(a->db->h) > 0;
 	} else if (rc == MQ_OK) {
-		rc = vrun(a, ins, id, NULL, fmt, ap);
+		rc = mq_db_vget(a->db, a->err, id, NULL, ins, fmt, ap);
 		a->ch->added[k]++;
 	}
 	va_end(ap);
