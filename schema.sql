@@ -49,7 +49,9 @@ CREATE TABLE campaign (
   next_send_at   INTEGER NOT NULL DEFAULT 0,
   rr_cursor      INTEGER NOT NULL DEFAULT -1,   -- last mailbox position used
   status_at      INTEGER NOT NULL DEFAULT 0,
-  created_at     INTEGER NOT NULL
+  created_at     INTEGER NOT NULL,
+  next_send_ms   INTEGER NOT NULL DEFAULT 0     -- milliseconds past
+                 CHECK (next_send_ms BETWEEN 0 AND 999) -- next_send_at
 ) STRICT;
 CREATE INDEX campaign_status ON campaign(status);
 
@@ -190,4 +192,4 @@ CREATE TABLE meta (
 ) STRICT, WITHOUT ROWID;
 INSERT INTO meta (key, value) VALUES ('salt', lower(hex(randomblob(8))));
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

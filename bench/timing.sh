@@ -1,7 +1,8 @@
 #!/bin/sh
 # Timing precision, in real time: one campaign with delay 10 s ± 20 % and
 # more leads than it can send, `mailq-tick` with its default horizon
-# started as cron would, every 60 s for 5 minutes (BENCH_QUICK=1: 2). The
+# started as cron would, at the start of each minute for 5 minutes
+# (BENCH_QUICK=1: 2), after waiting for the first minute to begin. The
 # gaps between consecutive messages are taken from the times the server
 # received them, so they include everything from claim to end of DATA,
 # and the gaps that span two runs count like any other. Every gap should
@@ -26,7 +27,7 @@ csv leads.csv $((runs * 60 / 8 + 10))
 "$B/bin/mailq-campaign" -q start c1
 
 # cron: a run at the start of every minute, whether the last has ended
-t0=$(ms)
+t0=$(( ($(ms) / 60000 + 1) * 60000 ))
 pids=""
 for i in $(seq 0 $((runs - 1))); do
 	wait_ms=$(( t0 + i * 60000 - $(ms) ))

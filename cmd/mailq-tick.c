@@ -16,7 +16,8 @@ static const char help[] =
 "                      /etc/mailq.conf)\n"
 "      --campaign NAME only this campaign\n"
 "      --horizon S     keep sending messages that fall due within S seconds\n"
-"                      (default 50; 0: only what is due now)\n"
+"                      (default: to the end of the minute; 0: only what\n"
+"                      is due now)\n"
 "  -n, --dry-run       show what would be sent; change nothing\n"
 "  -q, --quiet         print only errors\n"
 "  -v, --verbose       one line per message (-vv: more)\n"
@@ -29,7 +30,7 @@ int main(int argc, char **argv)
 	    { "campaign", required_argument, NULL, 'C' },
 	    { "horizon", required_argument, NULL, 'H' },
 	    { "dry-run", no_argument, NULL, 'n' }, { NULL, 0, NULL, 0 } };
-	struct mq_tick_opts o = { NULL, 0, 50, stdout };
+	struct mq_tick_opts o = { NULL, 0, -1, stdout };
 	struct mq_tick_stats st;
 	struct mq_conf *conf;
 	struct mq_db *db;

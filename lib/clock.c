@@ -102,8 +102,8 @@ int mq_clock_parse(const char *s, time_t *t, struct mq_err *err)
 }
 
 /* MAILQ_NOW sets the clock once; from there it runs on with the real
- * (monotonic) seconds, so that a run that waits sees time pass. */
-int mq_clock_now(time_t *now, struct mq_err *err)
+ * (monotonic) time, so that a run that waits sees time pass. */
+int mq_clock_now_ms(long long *now, struct mq_err *err)
 {
 	static struct timespec origin;
 	static time_t base;
@@ -113,7 +113,8 @@ int mq_clock_now(time_t *now, struct mq_err *err)
 	int rc;
 
 	if (s == NULL || *s == '\0') {
-		*now = time(NULL);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		*now = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 		return MQ_OK;
 	}
 	if (!set) {
@@ -123,9 +124,19 @@ int mq_clock_now(time_t *now, struct mq_err *err)
 		set = 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	*now = base + (time_t)(((ts.tv_sec - origin.tv_sec) * 1000000000LL +
-	    (ts.tv_nsec - origin.tv_nsec)) / 1000000000LL);
+	*now = base * 1000LL + (ts.tv_sec - origin.tv_sec) * 1000LL +
+	    (ts.tv_nsec - origin.tv_nsec) / 1000000;
 	return MQ_OK;
+}
+
+int mq_clock_now(time_t *now, struct mq_err *err)
+{
+	long long ms;
+	int rc;
+
+	if ((rc = mq_clock_now_ms(&ms, err)) == MQ_OK)
+		*now = (time_t)(ms / 1000);
+	return rc;
 }
 
 void mq_clock_iso(time_t t, char *buf, size_t len)

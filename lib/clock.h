@@ -16,6 +16,9 @@
  * is set but unreadable. */
 int mq_clock_now(time_t *now, struct mq_err *err);
 
+/* The same clock in milliseconds since the epoch. */
+int mq_clock_now_ms(long long *now, struct mq_err *err);
+
 /* Parses epoch seconds or ISO 8601 as above into *t. MQ_PERM (EX_USAGE) on
  * anything else. */
 int mq_clock_parse(const char *s, time_t *t, struct mq_err *err);

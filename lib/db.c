@@ -15,8 +15,14 @@
 
 extern const char mq_schema_sql[];
 
-/* upgrades[i] takes version i + 1 to i + 2. Append, never edit. */
-static const char *const upgrades[] = { NULL };
+/* upgrades[i] takes version i + 1 to i + 2, and schema.sql is the sum of
+ * them (a new column goes last there too). Append, never edit. */
+static const char *const upgrades[] = {
+	/* 2: pacing in milliseconds, so gaps are not whole seconds */
+	"ALTER TABLE campaign ADD COLUMN next_send_ms INTEGER NOT NULL "
+	"DEFAULT 0 CHECK (next_send_ms BETWEEN 0 AND 999);"
+	"PRAGMA user_version = 2;",
+	NULL };
 #define N_UPGRADES ((int)(sizeof upgrades / sizeof upgrades[0]) - 1)
 
 int mq_db_schema_version(void)

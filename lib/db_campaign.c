@@ -265,7 +265,8 @@ int mq_db_campaign_set_status(struct mq_db *db, sqlite3_int64 id,
 
 	rc = mq_db_prepare(db, "UPDATE campaign SET status = ?3, "
 	    "status_at = ?4, next_send_at = CASE WHEN ?5 >= 0 THEN ?5 ELSE "
-	    "next_send_at END WHERE id = ?1 AND status = ?2", &st, err);
+	    "next_send_at END, next_send_ms = CASE WHEN ?5 >= 0 THEN 0 ELSE "
+	    "next_send_ms END WHERE id = ?1 AND status = ?2", &st, err);
 	if (rc != MQ_OK)
 		return rc;
 	mq_db_bind(st, "IssII", id, from, to, (sqlite3_int64)now,

@@ -466,12 +466,12 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 	sqlite3_int64 next = 0, cursor = 0, sender = 0;
 	int found, ok, pos, dup, taken, rc;
 
-	rc = mq_db_get(db, err, &next, &found, "SELECT next_send_at FROM "
-	    "campaign WHERE id = ?1 AND NOT retired AND status IN "
-	    "('scheduled', 'running')", "I", q->campaign);
-	if (rc != MQ_OK || !found || next > q->now) {
+	rc = mq_db_get(db, err, &next, &found, "SELECT next_send_at * 1000 + "
+	    "next_send_ms FROM campaign WHERE id = ?1 AND NOT retired AND "
+	    "status IN ('scheduled', 'running')", "I", q->campaign);
+	if (rc != MQ_OK || !found || next > q->now_ms) {
 		*status = !found ? MQ_CLAIM_GONE : MQ_CLAIM_PACE;
-		c->next_at = (time_t)next;
+		c->next_ms = next;
 		return rc;
 	}
 	if ((rc = limits_ok(db, q, &ok, err)) != MQ_OK || !ok) {
@@ -509,10 +509,11 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 		    c->send_log_id, q->campaign, sender, c->mailbox_id,
 		    (sqlite3_int64)q->now);
 	if (rc == MQ_OK)
-		rc = mq_db_run(db, err, "UPDATE campaign SET next_send_at = ?2, "
-		    "rr_cursor = ?3, status = 'running', status_at = CASE WHEN "
-		    "status = 'running' THEN status_at ELSE ?4 END WHERE id = ?1",
-		    "IIiI", q->campaign, (sqlite3_int64)(q->now + q->gap), pos,
+		rc = mq_db_run(db, err, "UPDATE campaign SET next_send_at = "
+		    "?2 / 1000, next_send_ms = ?2 % 1000, rr_cursor = ?3, "
+		    "status = 'running', status_at = CASE WHEN status = "
+		    "'running' THEN status_at ELSE ?4 END WHERE id = ?1", "IIiI",
+		    q->campaign, (sqlite3_int64)(q->now_ms + q->gap_ms), pos,
 		    (sqlite3_int64)q->now);
 	*status = MQ_CLAIM_OK;
 	return rc;

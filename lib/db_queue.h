@@ -79,8 +79,9 @@ enum mq_claim_status {
 struct mq_claim_req {
 	sqlite3_int64          campaign;
 	time_t                 now;
+	long long              now_ms;      /* now, in milliseconds */
 	time_t                 day_start;   /* local midnight in the campaign's zone */
-	int                    gap;         /* seconds to the next send: delay ± jitter */
+	int                    gap_ms;      /* to the next send: delay ± jitter */
 	const struct mq_owner *owner;
 	const sqlite3_int64   *skip;        /* mailboxes failing in this run */
 	int                    n_skip;
@@ -92,8 +93,8 @@ struct mq_claim {
 	sqlite3_int64 lead_id, variant_id, mailbox_id;
 	int           step;
 	int           attempts;             /* tries so far, this one included */
-	time_t        next_at;              /* MQ_CLAIM_PACE: the campaign's
-	                                       next send time */
+	long long     next_ms;              /* MQ_CLAIM_PACE: the campaign's
+	                                       next send time, milliseconds */
 	char          mailbox[64];
 	char          email[320];
 };

@@ -223,21 +223,11 @@ CURL *mq_flight_easy(struct mq_flight *f)
 	return mq_smtp_xfer_easy(f->x);
 }
 
-void mq_flight_perform(struct mq_flight *f, const char *dbpath)
+void mq_flight_perform(struct mq_flight *f, struct mq_db *db)
 {
-	struct mq_db *own = NULL;
-
-	/* the data hook writes through a connection of this thread's own */
-	mq_db_open(&own, dbpath, MQ_DB_RW, &f->h.err);
-	f->h.db = own;              /* NULL: the hook refuses */
+	f->h.db = db;               /* NULL: the hook refuses */
 	f->cc = curl_easy_perform(mq_smtp_xfer_easy(f->x));
 	f->h.db = f->db;
-	mq_db_close(own);
-}
-
-const char *mq_flight_dbpath(const struct mq_flight *f)
-{
-	return f->db->path;
 }
 
 CURLcode mq_flight_result(const struct mq_flight *f)

@@ -65,13 +65,11 @@ int mq_deliver_start(struct mq_db *db, const struct mq_conf *conf,
 CURL *mq_flight_easy(struct mq_flight *f);
 
 /* Runs the flight's transfer to its end (curl_easy_perform), its data hook
- * writing through a database connection of its own opened on dbpath, so
- * that many flights can run at once, one thread each. If that connection
- * cannot be opened the hook refuses and nothing of the body leaves. */
-void mq_flight_perform(struct mq_flight *f, const char *dbpath);
-
-/* The path of the database the flight's claim is in. */
-const char *mq_flight_dbpath(const struct mq_flight *f);
+ * writing through db: a connection no other thread uses meanwhile, with
+ * no transaction open, so that many flights can run at once, one thread
+ * and one connection each. With db NULL the hook refuses and nothing of
+ * the body leaves. */
+void mq_flight_perform(struct mq_flight *f, struct mq_db *db);
 
 /* How mq_flight_perform's transfer ended. */
 CURLcode mq_flight_result(const struct mq_flight *f);

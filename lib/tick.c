@@ -29,18 +29,21 @@ struct run {
 	struct flight {
 		struct mq_flight                *f;
 		const struct mq_db_run_campaign *c;
+		struct mq_db                    *db;   /* its data hook's */
 		pthread_t                        t;
 		int                              threaded;
 	}                         *fl;         /* in the air in this pass */
 	int                        n_fl;
+	struct mq_db             **pool;       /* the flights' connections, */
+	int                        n_pool;     /* kept for the run */
 };
 
-/* delay ± jitter %, uniformly. */
+/* delay ± jitter %, uniformly, in milliseconds. */
 static int gap(const struct mq_db_run_campaign *c)
 {
 	double u = arc4random_uniform(2000001) / 1000000.0 - 1.0;
 
-	return (int)(c->delay + c->delay * c->jitter / 100.0 * u + 0.5);
+	return (int)(c->delay * 1000.0 * (1.0 + c->jitter / 100.0 * u) + 0.5);
 }
 
 static void count(struct run *r, const struct mq_db_run_campaign *c,
@@ -91,7 +94,7 @@ static void report_dry(struct run *r, const struct mq_db_run_campaign *c,
 
 /* Why a dry run would send nothing for c now. */
 static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
-    enum mq_claim_status status, time_t next)
+    enum mq_claim_status status, long long next_ms)
 {
 	static const char *const why[] = {
 		[MQ_CLAIM_NONE] = "nothing due",
@@ -105,7 +108,7 @@ static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
 	char t[48];
 
 	if (status == MQ_CLAIM_PACE) {
-		mq_sched_format(c->timezone, next, "%a %Y-%m-%d %H:%M:%S %Z", t,
+		mq_sched_format(c->timezone, (time_t)(next_ms / 1000), "%a %Y-%m-%d %H:%M:%S %Z", t,
 		    sizeof t, NULL);
 		fprintf(r->o->out, "%s: next message at %s\n", c->name, t);
 	} else {
@@ -114,12 +117,14 @@ static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
 }
 
 /* Claims and sends at most one message of c. *claimed says whether the
- * campaign did anything; *due when it may next. */
+ * campaign did anything; *due (milliseconds) when it may next. */
 static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
-    time_t now, int *claimed, time_t *due)
+    long long now_ms, int *claimed, long long *due)
 {
-	struct mq_claim_req q = { c->id, now, 0, gap(c), &r->owner, r->skip,
-	    r->n_skip };
+	time_t now = (time_t)(now_ms / 1000);
+	struct mq_claim_req q = { .campaign = c->id, .now = now,
+	    .now_ms = now_ms, .gap_ms = gap(c), .owner = &r->owner,
+	    .skip = r->skip, .n_skip = r->n_skip };
 	enum mq_claim_status status;
 	struct mq_flight *f;
 	struct mq_delivered d;
@@ -134,9 +139,9 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 	if (rc != MQ_OK)
 		return rc;
 	if (status == MQ_CLAIM_PACE)
-		*due = cl.next_at;
+		*due = cl.next_ms;
 	if (r->o->dry_run && status != MQ_CLAIM_OK)
-		report_wait(r, c, status, cl.next_at);
+		report_wait(r, c, status, cl.next_ms);
 	if (status == MQ_CLAIM_DUPLICATE)
 		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d is already in the "
 		    "send log; skipped", c->name, cl.email, cl.step);
@@ -145,7 +150,7 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 	if (status != MQ_CLAIM_OK)
 		return *claimed = status == MQ_CLAIM_DUPLICATE, MQ_OK;
 	*claimed = 1;
-	*due = now + q.gap;
+	*due = now_ms + q.gap_ms;
 	if (r->o->dry_run) {
 		report_dry(r, c, &cl, now);
 		return MQ_OK;
@@ -164,10 +169,11 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 
 /* One campaign, one pass: window, status, plan, one claim. */
 static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
-    time_t now, int *claimed, time_t *due)
+    long long now_ms, int *claimed, long long *due)
 {
 	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
 	    c->holidays, c->extra_holidays };
+	time_t now = (time_t)(now_ms / 1000), opens;
 	char why[96];
 	int open, planned, done, rc = MQ_OK;
 
@@ -178,7 +184,9 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 	if (!open) {
 		if (r->o->dry_run)
 			fprintf(r->o->out, "%s: window closed (%s)\n", c->name, why);
-		return mq_sched_next_open(&s, now, due, r->err);
+		rc = mq_sched_next_open(&s, now, &opens, r->err);
+		*due = opens * 1000LL;
+		return rc;
 	}
 	if (strcmp(c->status, "scheduled") == 0)
 		rc = mq_db_set_running(r->db, c->id, now, r->err);
@@ -187,36 +195,72 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 	if (rc == MQ_OK && done)
 		mq_log(MQ_LOG_INFO, "campaign=%s status=completed", c->name);
 	if (rc == MQ_OK && !done)
-		rc = claim_one(r, c, now, claimed, due);
+		rc = claim_one(r, c, now_ms, claimed, due);
 	return rc;
 }
 
 static void *flight_thread(void *p)
 {
-	struct mq_flight *f = p;
+	struct flight *x = p;
 
-	mq_flight_perform(f, mq_flight_dbpath(f));
+	mq_flight_perform(x->f, x->db);
 	return NULL;
 }
 
-/* Runs every transfer of the pass at once, a thread each, and records the
- * outcomes as they land. (libcurl's multi interface would do without
- * threads, but in 7.88 it waits for the reply to an SMTP message's final
- * dot blockingly, one transfer after another.) No transaction of this
- * connection is open meanwhile; the data phases go through connections of
- * the threads' own. */
+/* A connection for each of n flights at once, opened the first time it is
+ * needed and kept for the run. One that cannot be opened stays NULL: its
+ * flight's data hook refuses, so its message is not sent and goes back to
+ * the queue. */
+static void pool_grow(struct run *r, int n)
+{
+	struct mq_db **p;
+	struct mq_err err;
+
+	if (n > r->n_pool) {
+		if ((p = realloc(r->pool, n * sizeof *p)) == NULL)
+			return;
+		for (int i = r->n_pool; i < n; i++)
+			p[i] = NULL;
+		r->pool = p;
+		r->n_pool = n;
+	}
+	for (int i = 0; i < n; i++)
+		if (r->pool[i] == NULL && mq_db_open(&r->pool[i], r->db->path,
+		    MQ_DB_RW, &err) != MQ_OK)
+			mq_log(MQ_LOG_WARN, "%s", err.msg);
+}
+
+static void pool_close(struct run *r)
+{
+	for (int i = 0; i < r->n_pool; i++)
+		mq_db_close(r->pool[i]);
+	free(r->pool);
+	r->pool = NULL;
+	r->n_pool = 0;
+}
+
+/* Runs every transfer of the pass at once, a thread and a connection
+ * each, and records the outcomes as they land; a lone transfer runs in
+ * this thread on the run's connection. (libcurl's multi interface would
+ * do without threads, but in 7.88 it waits for the reply to an SMTP
+ * message's final dot blockingly, one transfer after another.) No
+ * transaction of the run's connection is open meanwhile. */
 static int fly(struct run *r)
 {
 	struct mq_delivered d;
 	struct flight *x;
 	int rc = MQ_OK, lrc, i;
 
+	if (r->n_fl > 1)
+		pool_grow(r, r->n_fl);
 	for (i = 0; i < r->n_fl; i++) {
 		x = &r->fl[i];
-		x->threaded = pthread_create(&x->t, NULL, flight_thread,
-		    x->f) == 0;
+		x->db = r->n_fl == 1 ? r->db : i < r->n_pool ? r->pool[i] :
+		    NULL;
+		x->threaded = r->n_fl > 1 &&
+		    pthread_create(&x->t, NULL, flight_thread, x) == 0;
 		if (!x->threaded)
-			flight_thread(x->f);    /* no thread to spare: in turn */
+			flight_thread(x);    /* no thread to spare: in turn */
 	}
 	for (i = 0; i < r->n_fl; i++) {
 		x = &r->fl[i];
@@ -268,11 +312,11 @@ static int share_init(struct run *r)
 }
 
 /* A pass over every campaign that may send. */
-static int pass(struct run *r, time_t now, int *claimed, time_t *next)
+static int pass(struct run *r, long long now, int *claimed, long long *next)
 {
 	struct mq_db_run_campaign *v;
 	int n, rc, lrc, any;
-	time_t due;
+	long long due;
 
 	*claimed = 0;
 	*next = 0;
@@ -300,29 +344,42 @@ static int pass(struct run *r, time_t now, int *claimed, time_t *next)
 	return rc;
 }
 
+/* Where the run stops waiting for messages that fall due: its horizon
+ * after the start, or by default the end of the minute it started in, so
+ * that runs started every minute by cron hand over to each other with no
+ * gap between them. */
+static long long horizon_end(const struct mq_tick_opts *o, long long start)
+{
+	if (o->horizon < 0)
+		return (start / 60000 + 1) * 60000;
+	return start + o->horizon * 1000LL;
+}
+
 static int loop(struct run *r)
 {
-	time_t start, now, next;
+	long long start, now, next, limit, stop;
 	int claimed, rc;
 
-	if ((rc = mq_clock_now(&start, r->err)) != MQ_OK)
+	if ((rc = mq_clock_now_ms(&start, r->err)) != MQ_OK)
 		return rc;
-	/* a run ends before the next cron minute whatever the horizon */
-	for (now = start; now < start + (r->o->horizon > 0 ? r->o->horizon :
-	    55); ) {
+	limit = horizon_end(r->o, start);
+	/* with no horizon, passes go on while they claim, up to 55 s */
+	stop = r->o->horizon == 0 ? start + 55000 : limit;
+	for (now = start; now < stop; ) {
 		if ((rc = pass(r, now, &claimed, &next)) != MQ_OK)
 			return rc;
 		if (r->o->dry_run)
 			break;
-		if ((rc = mq_clock_now(&now, r->err)) != MQ_OK)
+		if ((rc = mq_clock_now_ms(&now, r->err)) != MQ_OK)
 			return rc;
 		if (claimed)
 			continue;
-		if (next == 0 || next > start + r->o->horizon)
+		if (next == 0 || next >= limit)
 			break;
 		if (next > now)
-			nanosleep(&(struct timespec){ next - now, 0 }, NULL);
-		if ((rc = mq_clock_now(&now, r->err)) != MQ_OK)
+			nanosleep(&(struct timespec){ (next - now) / 1000,
+			    (next - now) % 1000 * 1000000 }, NULL);
+		if ((rc = mq_clock_now_ms(&now, r->err)) != MQ_OK)
 			return rc;
 	}
 	return MQ_OK;
@@ -361,6 +418,7 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
 			return rc;
 		rc = loop(&r);
 		curl_share_cleanup(r.share);    /* closes kept connections */
+		pool_close(&r);
 		return rc;
 	}
 	/* a dry run does everything inside one transaction it rolls back */

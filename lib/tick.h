@@ -22,7 +22,8 @@ struct mq_tick_opts {
 	const char *only;       /* one campaign, or NULL for all */
 	int         dry_run;    /* report what would go; change nothing */
 	int         horizon;    /* seconds to keep sending messages that fall
-	                           due; 0: what is due now */
+	                           due; 0: what is due now; -1: to the end
+	                           of the minute */
 	FILE       *out;        /* where a dry run reports */
 };
 

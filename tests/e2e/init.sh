@@ -42,9 +42,10 @@ expect 0 mailq-init --check
 grep_out "mailq.conf: ok"
 [ ! -e mailq.db ] || fail "--check created a database"; ok
 expect 0 mailq-init
-grep_out "created \(schema 1\)"
+ver=$(sed -n 's/^PRAGMA user_version = \([0-9]*\);$/\1/p' "$MQ_TOP/schema.sql")
+grep_out "created \(schema $ver\)"
 grep_out "sender added 1, mailbox added 2, campaign added 1, step added 2, variant added 3"
-eq 1 "$(sql mailq.db 'PRAGMA user_version')" "schema version"
+eq "$ver" "$(sql mailq.db 'PRAGMA user_version')" "schema version"
 eq wal "$(sql mailq.db 'PRAGMA journal_mode')" "journal mode"
 eq "draft|90|31|540|1020|PL" "$(sql mailq.db "SELECT status, delay, days, start_min, end_min, holidays FROM campaign")" "campaign row"
 eq "anna-1,anna-2" "$(sql mailq.db "SELECT group_concat(m.name) FROM campaign_mailbox cm JOIN mailbox m ON m.id = cm.mailbox_id ORDER BY position")" "rotation"

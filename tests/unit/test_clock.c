@@ -59,6 +59,7 @@ static void test_now(void **state)
 {
 	struct mq_err err;
 	time_t t, before;
+	long long ms;
 
 	(void)state;
 	setenv("MAILQ_NOW", "2026-11-24T09:00:00Z", 1);
@@ -68,6 +69,10 @@ static void test_now(void **state)
 	sleep(1);
 	assert_int_equal(mq_clock_now(&t, &err), MQ_OK);
 	assert_true(t >= 1795510801 && t <= 1795510803);
+	/* in milliseconds: the same clock, finer */
+	nanosleep(&(struct timespec){ 0, 250000000 }, NULL);
+	assert_int_equal(mq_clock_now_ms(&ms, &err), MQ_OK);
+	assert_true(ms >= 1795510801250LL && ms < 1795510804000LL);
 	unsetenv("MAILQ_NOW");
 	before = time(NULL);
 	assert_int_equal(mq_clock_now(&t, &err), MQ_OK);

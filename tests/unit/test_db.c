@@ -221,6 +221,82 @@ static void test_fail_mapping(void **state)
 	assert_int_equal(err.ex, EX_DATAERR);
 }
 
+/* Every table's columns and every index's keys, as one string. */
+static char *shape(struct mq_db *db)
+{
+	static const char q[] = "SELECT group_concat(x, char(10)) FROM ("
+	    "SELECT m.name || ' ' || p.cid || ' ' || p.name || ' ' || p.type || "
+	    "' ' || p.\"notnull\" || ' ' || coalesce(p.dflt_value, '-') || ' ' "
+	    "|| p.pk AS x FROM sqlite_schema m, pragma_table_xinfo(m.name) p "
+	    "WHERE m.type = 'table' UNION ALL SELECT m.name || ' ' || p.seqno "
+	    "|| ' ' || coalesce(p.name, '-') || ' ' || p.\"desc\" || ' ' || "
+	    "p.key FROM sqlite_schema m, pragma_index_xinfo(m.name) p WHERE "
+	    "m.type = 'index' UNION ALL SELECT type || ' ' || name || ' ' || "
+	    "tbl_name FROM sqlite_schema WHERE type IN ('trigger', 'view') "
+	    "ORDER BY 1)";
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db->h, q, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A version-1 database, upgraded, has the shape of a new one and keeps
+ * its rows. */
+static void test_upgrade(void **state)
+{
+	const char *top = getenv("MQ_TOP");
+	char fixture[512], old[300], *want, *got, *v1;
+	struct mq_db *db;
+	struct mq_err err;
+	int from, to;
+	FILE *f;
+	long n;
+
+	(void)state;
+	snprintf(fixture, sizeof fixture, "%s/tests/unit/fixtures/"
+	    "schema-v1.sql", top != NULL ? top : ".");
+	assert_non_null(f = fopen(fixture, "r"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	assert_non_null(v1 = calloc(1, n + 1));
+	assert_int_equal(fread(v1, 1, n, f), n);
+	fclose(f);
+
+	db = fresh();
+	want = shape(db);
+	mq_db_close(db);
+
+	snprintf(old, sizeof old, "%s/v1.db", dir);
+	mq_db_remove(old);
+	assert_int_equal(mq_db_open(&db, old, MQ_DB_CREATE, &err), MQ_OK);
+	assert_int_equal(sql(db, v1), SQLITE_OK);
+	assert_int_equal(sql(db, "INSERT INTO sender (id, name, daily_limit) "
+	    "VALUES (1, 'anna', 10); INSERT INTO campaign (id, name, "
+	    "sender_id, timezone, days, start_min, end_min, delay, jitter, "
+	    "daily_limit, buffer, retry_attempts, retry_backoff, next_send_at, "
+	    "created_at) VALUES (1, 'q4', 1, 'UTC', 31, 540, 1020, 90, 20, 500, "
+	    "20, 3, '60', 1795510800, 0)"), SQLITE_OK);
+	mq_db_close(db);
+	assert_int_equal(mq_db_open(&db, old, MQ_DB_RW, &err), MQ_PERM);
+	assert_int_equal(mq_db_open(&db, old, MQ_DB_CREATE, &err), MQ_OK);
+	assert_int_equal(mq_db_migrate(db, &from, &to, &err), MQ_OK);
+	assert_int_equal(from, 1);
+	assert_int_equal(to, mq_db_schema_version());
+	got = shape(db);
+	assert_string_equal(got, want);
+	assert_int_equal(one(db, "SELECT next_send_at * 1000 + next_send_ms "
+	    "FROM campaign WHERE name = 'q4'"), 1795510800000LL);
+	mq_db_close(db);
+	free(v1);
+	free(want);
+	free(got);
+}
+
 static void test_bind(void **state)
 {
 	struct mq_db *db = fresh();
@@ -245,6 +321,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_and_reopen),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test(test_send_log_once),
 		cmocka_unit_test(test_constraints),
 		cmocka_unit_test(test_transactions),
