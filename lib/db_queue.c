@@ -290,9 +290,17 @@ static int plan_locked(struct mq_db *db, sqlite3_int64 campaign, time_t now,
 int mq_db_plan(struct mq_db *db, sqlite3_int64 campaign, time_t now,
     int *planned, int *completed, struct mq_err *err)
 {
+	sqlite3_int64 full = 0;
 	int rc;
 
 	*planned = *completed = 0;
+	/* a buffer more than half full is left as it is, without taking the
+	 * write lock: refills come in batches, not one lead per message */
+	rc = mq_db_get(db, err, &full, NULL, "SELECT 2 * (SELECT count(*) "
+	    "FROM queue WHERE campaign_id = ?1 AND status = 'pending' AND "
+	    "step = 0) > buffer FROM campaign WHERE id = ?1", "I", campaign);
+	if (rc != MQ_OK || full)
+		return rc;
 	if ((rc = mq_db_begin(db, err)) != MQ_OK)
 		return rc;
 	rc = plan_locked(db, campaign, now, planned, completed, err);

@@ -52,11 +52,13 @@ int mq_db_backoff_at(const char *list, int i);
 int mq_db_set_running(struct mq_db *db, sqlite3_int64 campaign,
     time_t now, struct mq_err *err);
 
-/* Keeps up to buffer first-step items pending: queued leads get their
- * variant (chosen once, weighted, stable for a lead) and a queue item due
- * from now; suppressed leads are skipped and their items cancelled. Marks
- * the campaign completed when nothing is left. *planned gets the number of
- * new items, *completed whether it ended. One transaction. */
+/* Keeps up to buffer first-step items pending, refilling it once it is
+ * half empty: queued leads get their variant (chosen once, weighted,
+ * stable for a lead) and a queue item due from now; suppressed leads are
+ * skipped and their items cancelled. Marks the campaign completed when
+ * nothing is left. *planned gets the number of new items, *completed
+ * whether it ended. One transaction, none while the buffer is over half
+ * full. */
 int mq_db_plan(struct mq_db *db, sqlite3_int64 campaign, time_t now,
     int *planned, int *completed, struct mq_err *err);
 

@@ -87,7 +87,8 @@ gaps=$(sql mailq.db "SELECT sent_at - lag(sent_at) OVER (ORDER BY sent_at) FROM 
 min=$(echo "$gaps" | sort -n | head -1); max=$(echo "$gaps" | sort -n | tail -1)
 [ "$min" -ge 72 ] || fail "pacing: a gap of $min s is under 72 s"; ok
 [ "$max" -le 118 ] || fail "pacing: a gap of $max s is over 108 s + one 10 s step"; ok
-[ "$(echo "$gaps" | sort -u | wc -l)" -ge 4 ] || fail "pacing: gaps do not vary: $gaps"; ok
+# 10 s steps make the gaps 80, 90, 100 or 110 s; a fixed pace would give one
+[ "$(echo "$gaps" | sort -u | wc -l)" -ge 3 ] || fail "pacing: gaps do not vary: $gaps"; ok
 echo "# pacing: $n messages, gaps $min..$max s"
 
 # --- rotation: the mailboxes take turns
