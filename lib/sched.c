@@ -99,6 +99,7 @@ static long long easter_day(int y)
 
 int mq_sched_tz_valid(const char *name)
 {
+	static char known[128];     /* the last zone found good */
 	const char *dir = getenv("TZDIR");
 	char path[4096], magic[4];
 	FILE *f;
@@ -107,6 +108,8 @@ int mq_sched_tz_valid(const char *name)
 	if (name == NULL || name[0] == '\0' || name[0] == '/' ||
 	    strstr(name, "..") != NULL)
 		return 0;
+	if (strcmp(name, known) == 0)
+		return 1;
 	if (dir == NULL || dir[0] == '\0')
 		dir = "/usr/share/zoneinfo";
 	n = snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -118,6 +121,8 @@ int mq_sched_tz_valid(const char *name)
 	ok = fread(magic, 1, sizeof magic, f) == sizeof magic &&
 	    memcmp(magic, "TZif", sizeof magic) == 0;
 	fclose(f);
+	if (ok && strlen(name) < sizeof known)
+		strcpy(known, name);
 	return ok;
 }
 

@@ -23,7 +23,9 @@ struct mq_sched {
 };
 
 /* Nonzero if name is a time zone this machine knows (a zone file exists);
- * glibc would otherwise silently treat an unknown name as UTC. */
+ * glibc would otherwise silently treat an unknown name as UTC. The last
+ * zone found good is remembered, so a run asking again and again reads
+ * its file once. */
 int mq_sched_tz_valid(const char *name);
 
 /* Nonzero if calendar is "" or a built-in calendar name. */
