@@ -674,7 +674,7 @@ int mq_db_next_step(struct mq_db *db, sqlite3_int64 campaign, int step,
 #define OURS "id = ?1 AND status = 'sending' AND claim_host = ?2 AND " \
 	"claim_pid = ?3 AND claim_start = ?4"
 
-int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
+static int phase_data_tx(struct mq_db *db, const struct mq_claim *c,
     const struct mq_owner *owner, const char *message_id,
     const char *subject, time_t now, struct mq_err *err)
 {
@@ -696,6 +696,23 @@ int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
 	if (rc == MQ_OK)
 		return mq_db_commit(db, err);
 	mq_db_rollback(db);
+	return rc;
+}
+
+int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_owner *owner, const char *message_id,
+    const char *subject, time_t now, struct mq_err *err)
+{
+	int rc;
+
+	/* this commit is what keeps a message from being sent twice: it
+	 * must survive a power cut, not only a crash, so it waits for the
+	 * disk (the others need not: a lost claim sent nothing, a lost
+	 * outcome leaves 'data', which becomes unknown) */
+	if ((rc = mq_db_exec(db, "PRAGMA synchronous = FULL", err)) != MQ_OK)
+		return rc;
+	rc = phase_data_tx(db, c, owner, message_id, subject, now, err);
+	mq_db_exec(db, "PRAGMA synchronous = NORMAL", NULL);  /* speed only */
 	return rc;
 }
 

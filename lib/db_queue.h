@@ -126,8 +126,10 @@ int mq_db_next_step(struct mq_db *db, sqlite3_int64 campaign, int step,
     int *wait_days, struct mq_err *err);
 
 /* Just before the first body byte: phase 'data', the Message-ID and the
- * rendered subject, in a transaction of its own, guarded by the claim.
- * MQ_PERM if the claim is no longer ours; the caller must then not send. */
+ * rendered subject, in a transaction of its own, guarded by the claim,
+ * committed to disk (synchronous = FULL) so that a power cut cannot undo
+ * it. MQ_PERM if the claim is no longer ours; the caller must then not
+ * send. */
 int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
     const struct mq_owner *owner, const char *message_id,
     const char *subject, time_t now, struct mq_err *err);
