@@ -1,5 +1,5 @@
-/* Unit tests of the store: opening, schema versions, and the constraints
- * that keep a message from being sent twice. */
+/* Unit tests of the store: opening, schema versions and upgrades, and the
+ * constraints that keep a message from being sent twice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "db.h"
+
+extern const char mq_schema_sql[];      /* schema.sql: version 1 */
 
 static char dir[] = "/tmp/mailq-test-db.XXXXXX";
 static char path[256];
@@ -137,6 +139,71 @@ static void seed(struct mq_db *db)
 	    "(1, 'Zofia@Example.com', 0);"), SQLITE_OK);
 }
 
+/* The schema as SQLite keeps it: one line per object, in name order. */
+static char *schema_of(struct mq_db *db)
+{
+	sqlite3_stmt *st;
+	char *s = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db->h, "SELECT group_concat(type "
+	    "|| ' ' || name || ' ' || coalesce(sql, ''), char(10)) FROM "
+	    "(SELECT * FROM sqlite_schema ORDER BY type, name)", -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		s = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	assert_non_null(s);
+	return s;
+}
+
+/* A new database gets schema.sql and every upgrade; a version 1 database
+ * with history is upgraded to the same schema and keeps its rows. */
+static void test_upgrade(void **state)
+{
+	struct mq_db *db = fresh();
+	struct mq_err err;
+	char *want, *got;
+	int from, to;
+
+	(void)state;
+	assert_true(mq_db_schema_version() > 1);
+	assert_int_equal(one(db, "PRAGMA user_version"),
+	    mq_db_schema_version());
+	assert_int_equal(one(db, "SELECT count(*) FROM sqlite_schema WHERE "
+	    "name IN ('day_count', 'attempt_count_insert', "
+	    "'attempt_count_update', 'attempt_count_delete')"), 4);
+	want = schema_of(db);
+	mq_db_close(db);
+
+	mq_db_remove(path);
+	assert_int_equal(mq_db_open(&db, path, MQ_DB_CREATE, &err), MQ_OK);
+	assert_int_equal(sql(db, mq_schema_sql), SQLITE_OK);
+	seed(db);
+	assert_int_equal(sql(db, "INSERT INTO send_log (id, campaign_id, "
+	    "lead_id, step, status, claimed_at) VALUES (1, 1, 1, 0, 'sent', 5);"
+	    "INSERT INTO attempt (send_log_id, campaign_id, sender_id, "
+	    "mailbox_id, started_at, outcome) VALUES (1, 1, 1, 1, 5, 'sent')"),
+	    SQLITE_OK);
+	mq_db_close(db);
+	/* the other programs refuse it until it is upgraded */
+	assert_int_equal(mq_db_open(&db, path, MQ_DB_RW, &err), MQ_PERM);
+	assert_int_equal(err.ex, EX_CONFIG);
+	assert_non_null(strstr(err.msg, "older"));
+
+	assert_int_equal(mq_db_open(&db, path, MQ_DB_CREATE, &err), MQ_OK);
+	assert_int_equal(mq_db_migrate(db, &from, &to, &err), MQ_OK);
+	assert_int_equal(from, 1);
+	assert_int_equal(to, mq_db_schema_version());
+	got = schema_of(db);
+	assert_string_equal(got, want);
+	assert_int_equal(one(db, "SELECT count(*) FROM attempt"), 1);
+	mq_db_close(db);
+	assert_int_equal(mq_db_open(&db, path, MQ_DB_RW, &err), MQ_OK);
+	mq_db_close(db);
+	free(want);
+	free(got);
+}
+
 static void test_send_log_once(void **state)
 {
 	struct mq_db *db = fresh();
@@ -245,6 +312,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_and_reopen),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test(test_send_log_once),
 		cmocka_unit_test(test_constraints),
 		cmocka_unit_test(test_transactions),
