@@ -49,9 +49,7 @@ CREATE TABLE campaign (
   next_send_at   INTEGER NOT NULL DEFAULT 0,
   rr_cursor      INTEGER NOT NULL DEFAULT -1,   -- last mailbox position used
   status_at      INTEGER NOT NULL DEFAULT 0,
-  created_at     INTEGER NOT NULL,
-  next_send_ms   INTEGER NOT NULL DEFAULT 0     -- milliseconds past
-                 CHECK (next_send_ms BETWEEN 0 AND 999) -- next_send_at
+  created_at     INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX campaign_status ON campaign(status);
 
@@ -192,4 +190,4 @@ CREATE TABLE meta (
 ) STRICT, WITHOUT ROWID;
 INSERT INTO meta (key, value) VALUES ('salt', lower(hex(randomblob(8))));
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 1;

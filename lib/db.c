@@ -1,7 +1,8 @@
 /*
- * Opening, transactions and schema versions of the store. The schema is
- * schema.sql compiled in; a new database gets it whole, an older one gets
- * the upgrade steps below in order, all in one transaction.
+ * Opening, transactions and schema versions of the store. schema.sql,
+ * compiled in, is version 1 and stays as it is; each upgrade step below
+ * takes one version to the next. A new database gets schema.sql and then
+ * every step, an older one the steps it lacks, all in one transaction.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,13 +16,64 @@
 
 extern const char mq_schema_sql[];
 
-/* upgrades[i] takes version i + 1 to i + 2, and schema.sql is the sum of
- * them (a new column goes last there too). Append, never edit. */
+/* upgrades[i] takes version i + 1 to i + 2. Append, never edit. */
 static const char *const upgrades[] = {
 	/* 2: pacing in milliseconds, so gaps are not whole seconds */
 	"ALTER TABLE campaign ADD COLUMN next_send_ms INTEGER NOT NULL "
 	"DEFAULT 0 CHECK (next_send_ms BETWEEN 0 AND 999);"
 	"PRAGMA user_version = 2;",
+	/* 3: the day's counted attempts (as db_queue.c's COUNTED) of each
+	 * campaign, sender and mailbox since its row's day_start: a cache of
+	 * count(*) over attempt that the triggers keep exact through every
+	 * change of the history, and that the claim refills from it when the
+	 * row's day is not the claim's. */
+	"CREATE TABLE day_count ("
+	"  scope     TEXT    NOT NULL CHECK (scope IN ('campaign', 'sender', "
+	"'mailbox')),"
+	"  id        INTEGER NOT NULL,"
+	"  day_start INTEGER NOT NULL,"
+	"  n         INTEGER NOT NULL,"
+	"  PRIMARY KEY (scope, id)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TRIGGER attempt_count_insert AFTER INSERT ON attempt "
+	"WHEN NEW.outcome IS NULL OR NEW.outcome IN ('sent', 'unknown', "
+	"'bounced', 'permanent') BEGIN"
+	"  UPDATE day_count SET n = n + 1 WHERE (scope = 'campaign' AND "
+	"id = NEW.campaign_id OR scope = 'sender' AND id = NEW.sender_id OR "
+	"scope = 'mailbox' AND id = NEW.mailbox_id) AND "
+	"NEW.started_at >= day_start; "
+	"END;"
+	"CREATE TRIGGER attempt_count_delete AFTER DELETE ON attempt "
+	"WHEN OLD.outcome IS NULL OR OLD.outcome IN ('sent', 'unknown', "
+	"'bounced', 'permanent') BEGIN"
+	"  UPDATE day_count SET n = n - 1 WHERE (scope = 'campaign' AND "
+	"id = OLD.campaign_id OR scope = 'sender' AND id = OLD.sender_id OR "
+	"scope = 'mailbox' AND id = OLD.mailbox_id) AND "
+	"OLD.started_at >= day_start; "
+	"END;"
+	/* an update is the old row out and the new row in, only when
+	 * counted-ness or what the count is by changes */
+	"CREATE TRIGGER attempt_count_update AFTER UPDATE OF outcome, "
+	"started_at, campaign_id, sender_id, mailbox_id ON attempt "
+	"WHEN (OLD.outcome IS NULL OR OLD.outcome IN ('sent', 'unknown', "
+	"'bounced', 'permanent')) IS NOT (NEW.outcome IS NULL OR NEW.outcome "
+	"IN ('sent', 'unknown', 'bounced', 'permanent')) OR "
+	"OLD.started_at IS NOT NEW.started_at OR "
+	"OLD.campaign_id IS NOT NEW.campaign_id OR "
+	"OLD.sender_id IS NOT NEW.sender_id OR "
+	"OLD.mailbox_id IS NOT NEW.mailbox_id BEGIN"
+	"  UPDATE day_count SET n = n - 1 WHERE (OLD.outcome IS NULL OR "
+	"OLD.outcome IN ('sent', 'unknown', 'bounced', 'permanent')) AND "
+	"(scope = 'campaign' AND id = OLD.campaign_id OR scope = 'sender' AND "
+	"id = OLD.sender_id OR scope = 'mailbox' AND id = OLD.mailbox_id) AND "
+	"OLD.started_at >= day_start;"
+	"  UPDATE day_count SET n = n + 1 WHERE (NEW.outcome IS NULL OR "
+	"NEW.outcome IN ('sent', 'unknown', 'bounced', 'permanent')) AND "
+	"(scope = 'campaign' AND id = NEW.campaign_id OR scope = 'sender' AND "
+	"id = NEW.sender_id OR scope = 'mailbox' AND id = NEW.mailbox_id) AND "
+	"NEW.started_at >= day_start; "
+	"END;"
+	"PRAGMA user_version = 3;",
 	NULL };
 #define N_UPGRADES ((int)(sizeof upgrades / sizeof upgrades[0]) - 1)
 
@@ -409,11 +461,11 @@ static int migrate_locked(struct mq_db *db, int *from, int *to,
 			    "not a mailq database", db->path);
 		if ((rc = mq_db_exec(db, mq_schema_sql, err)) != MQ_OK)
 			return rc;
-	} else {
-		for (int i = v - 1; i < N_UPGRADES; i++)
-			if ((rc = mq_db_exec(db, upgrades[i], err)) != MQ_OK)
-				return rc;
+		v = 1;      /* schema.sql is version 1: then every upgrade */
 	}
+	for (int i = v - 1; i < N_UPGRADES; i++)
+		if ((rc = mq_db_exec(db, upgrades[i], err)) != MQ_OK)
+			return rc;
 	if ((rc = user_version(db, to, err)) != MQ_OK)
 		return rc;
 	if (*to != mq_db_schema_version())

@@ -12,7 +12,9 @@
 #include "db_queue.h"
 
 /* Attempts that count against a day's limit: those that reached, or may
- * have reached, the recipient's server. */
+ * have reached, the recipient's server. The triggers that keep day_count
+ * (the upgrade in lib/db.c that adds it) say the same: changing this
+ * needs a new upgrade that replaces them. */
 #define COUNTED "(outcome IS NULL OR outcome IN " \
 	"('sent', 'unknown', 'bounced', 'permanent'))"
 
@@ -310,21 +312,65 @@ int mq_db_plan(struct mq_db *db, sqlite3_int64 campaign, time_t now,
 	return rc;
 }
 
-/* The campaign's and its sender's counts against their limits. */
-static int limits_ok(struct mq_db *db, const struct mq_claim_req *q,
-    int *ok, struct mq_err *err)
-{
-	sqlite3_int64 v = 0;
-	int rc;
+/* A day_count row of scope for each id the FROM clause gives, for the day
+ * starting at ?2: counted from the attempt history only when the row is
+ * missing or of another day; a row of this day is kept by the triggers. */
+#define REFILL(scope, id, from) "INSERT INTO day_count (scope, id, " \
+	"day_start, n) SELECT '" scope "', " id ", ?2, (SELECT count(*) " \
+	"FROM attempt a WHERE a." scope "_id = " id " AND a.started_at >= ?2 " \
+	"AND " COUNTED ") FROM " from " AND NOT EXISTS (SELECT 1 FROM " \
+	"day_count d WHERE d.scope = '" scope "' AND d.id = " id " AND " \
+	"d.day_start = ?2) ON CONFLICT (scope, id) DO UPDATE SET " \
+	"day_start = excluded.day_start, n = excluded.n"
 
-	rc = mq_db_get(db, err, &v, NULL, "SELECT (SELECT count(*) FROM "
-	    "attempt WHERE campaign_id = ?1 AND started_at >= ?2 AND " COUNTED
-	    ") < c.daily_limit AND (SELECT count(*) FROM attempt WHERE "
-	    "sender_id = c.sender_id AND started_at >= ?2 AND " COUNTED
-	    ") < s.daily_limit FROM campaign c JOIN sender s ON "
-	    "s.id = c.sender_id WHERE c.id = ?1", "II", q->campaign,
-	    (sqlite3_int64)q->day_start);
-	*ok = v != 0;
+/* The day's counts of the campaign, its sender and its mailboxes, made
+ * current for q->day_start. A sender shared by campaigns in different
+ * zones is refilled whenever the day start changes hands. */
+static int refresh_counts(struct mq_db *db, const struct mq_claim_req *q,
+    struct mq_err *err)
+{
+	static const char *const sql[] = {
+		REFILL("campaign", "c.id", "campaign c WHERE c.id = ?1"),
+		REFILL("sender", "c.sender_id", "campaign c WHERE c.id = ?1"),
+		REFILL("mailbox", "cm.mailbox_id", "campaign_mailbox cm WHERE "
+		    "cm.campaign_id = ?1"),
+	};
+	int rc = MQ_OK;
+
+	for (size_t i = 0; rc == MQ_OK && i < sizeof sql / sizeof *sql; i++)
+		rc = mq_db_run(db, err, sql[i], "II", q->campaign,
+		    (sqlite3_int64)q->day_start);
+	return rc;
+}
+
+/* The campaign's and its sender's counts against their limits (a count
+ * not of this day fails closed), with the round-robin cursor and the
+ * sender the rest of the claim needs. */
+static int limits_ok(struct mq_db *db, const struct mq_claim_req *q,
+    int *ok, sqlite3_int64 *cursor, sqlite3_int64 *sender,
+    struct mq_err *err)
+{
+	static const char sql[] = "SELECT coalesce((SELECT n FROM day_count "
+	    "WHERE scope = 'campaign' AND id = c.id AND day_start = ?2) < "
+	    "c.daily_limit AND (SELECT n FROM day_count WHERE scope = 'sender' "
+	    "AND id = c.sender_id AND day_start = ?2) < s.daily_limit, 0), "
+	    "c.rr_cursor, c.sender_id FROM campaign c JOIN sender s ON "
+	    "s.id = c.sender_id WHERE c.id = ?1";
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	*ok = 0;
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "II", q->campaign, (sqlite3_int64)q->day_start);
+	if ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		*ok = sqlite3_column_int(st, 0);
+		*cursor = sqlite3_column_int64(st, 1);
+		*sender = sqlite3_column_int64(st, 2);
+	} else if (sr != SQLITE_DONE) {
+		rc = mq_db_fail(db, sr, "check limits", err);
+	}
+	mq_db_release(db, st);
 	return rc;
 }
 
@@ -342,8 +388,8 @@ static int pick_mailbox(struct mq_db *db, const struct mq_claim_req *q,
     sqlite3_int64 cursor, struct mq_claim *c, int *pos, struct mq_err *err)
 {
 	static const char sql[] = "SELECT m.id, m.name, cm.position, "
-	    "(SELECT count(*) FROM attempt a WHERE a.mailbox_id = m.id AND "
-	    "a.started_at >= ?2 AND " COUNTED ") < m.daily_limit "
+	    "(SELECT n FROM day_count WHERE scope = 'mailbox' AND id = m.id "
+	    "AND day_start = ?2) < m.daily_limit "
 	    "FROM campaign_mailbox cm JOIN mailbox m ON m.id = cm.mailbox_id "
 	    "WHERE cm.campaign_id = ?1 AND m.enabled AND NOT m.retired "
 	    "ORDER BY cm.position > ?3 DESC, cm.position";
@@ -482,7 +528,10 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 		c->next_ms = next;
 		return rc;
 	}
-	if ((rc = limits_ok(db, q, &ok, err)) != MQ_OK || !ok) {
+	if ((rc = refresh_counts(db, q, err)) != MQ_OK)
+		return rc;
+	rc = limits_ok(db, q, &ok, &cursor, &sender, err);
+	if (rc != MQ_OK || !ok) {
 		*status = MQ_CLAIM_LIMIT;
 		return rc;
 	}
@@ -490,11 +539,8 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 		*status = MQ_CLAIM_NONE;
 		return rc;
 	}
-	rc = mq_db_get(db, err, &cursor, NULL, "SELECT rr_cursor FROM "
-	    "campaign WHERE id = ?1", "I", q->campaign);
-	if (rc == MQ_OK)
-		rc = pick_mailbox(db, q, cursor, c, &pos, err);
-	if (rc != MQ_OK || pos < 0) {
+	if ((rc = pick_mailbox(db, q, cursor, c, &pos, err)) != MQ_OK ||
+	    pos < 0) {
 		*status = MQ_CLAIM_NO_MAILBOX;
 		return rc;
 	}
@@ -508,8 +554,6 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 		*status = MQ_CLAIM_DUPLICATE;
 		return MQ_OK;
 	}
-	rc = mq_db_get(db, err, &sender, NULL, "SELECT sender_id FROM "
-	    "campaign WHERE id = ?1", "I", q->campaign);
 	if (rc == MQ_OK)
 		rc = mq_db_get(db, err, &c->attempt_id, NULL, "INSERT INTO "
 		    "attempt (send_log_id, campaign_id, sender_id, mailbox_id, "

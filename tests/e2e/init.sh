@@ -42,10 +42,13 @@ expect 0 mailq-init --check
 grep_out "mailq.conf: ok"
 [ ! -e mailq.db ] || fail "--check created a database"; ok
 expect 0 mailq-init
-ver=$(sed -n 's/^PRAGMA user_version = \([0-9]*\);$/\1/p' "$MQ_TOP/schema.sql")
-grep_out "created \(schema $ver\)"
+grep_out "created \(schema [0-9]+\)"
+V=$(sed -n 's/.*created (schema \([0-9]*\)).*/\1/p' "$T/out")
+[ "$V" -gt 1 ] || fail "a new database stopped at schema $V"; ok
 grep_out "sender added 1, mailbox added 2, campaign added 1, step added 2, variant added 3"
-eq "$ver" "$(sql mailq.db 'PRAGMA user_version')" "schema version"
+eq "$V" "$(sql mailq.db 'PRAGMA user_version')" "schema version"
+schema() { sql "$1" "SELECT type, name, sql FROM sqlite_schema ORDER BY type, name"; }
+schema mailq.db > "$T/schema.new"
 eq wal "$(sql mailq.db 'PRAGMA journal_mode')" "journal mode"
 eq "draft|90|31|540|1020|PL" "$(sql mailq.db "SELECT status, delay, days, start_min, end_min, holidays FROM campaign")" "campaign row"
 eq "anna-1,anna-2" "$(sql mailq.db "SELECT group_concat(m.name) FROM campaign_mailbox cm JOIN mailbox m ON m.id = cm.mailbox_id ORDER BY position")" "rotation"
@@ -141,6 +144,27 @@ expect 75 mailq-init
 grep_err "busy"
 kill "$LOCK_PID" 2>/dev/null; wait
 unchanged mailq.db
+
+# a version 1 database (schema.sql alone) is refused by the other programs
+# and upgraded by mailq-init to the schema a new database gets
+rm -f mailq.db*
+sqlite3 mailq.db < "$MQ_TOP/schema.sql"
+eq 1 "$(sql mailq.db 'PRAGMA user_version')" "a version 1 database"
+expect 78 mailq-stats
+grep_err "schema version 1 is older.*run mailq-init"
+expect 0 mailq-init
+grep_out "upgraded schema 1 to $V"
+grep_out "sender added 1"
+eq "$V" "$(sql mailq.db 'PRAGMA user_version')" "upgraded schema version"
+eq wal "$(sql mailq.db 'PRAGMA journal_mode')" "journal mode after the upgrade"
+schema mailq.db > "$T/schema.up"
+cmp -s "$T/schema.new" "$T/schema.up" || {
+	diff "$T/schema.new" "$T/schema.up" | head -20 >&2
+	fail "the upgraded schema differs from a new database's"
+}; ok
+expect 0 mailq-stats
+expect 0 mailq-init
+grep_out "no changes"
 
 # a bad config creates no database
 rm -f mailq.db*

@@ -61,6 +61,13 @@ if bad or stray or twice:
 PY
 	ok
 }
+counts_exact() {   # the claims' day counters equal the attempts they cache
+	[ "$(sql mailq.db "SELECT count(DISTINCT scope) FROM day_count")" = 3 ] || fail "$1: no day counters"; ok
+	eq 0 "$(sql mailq.db "SELECT count(*) FROM day_count d WHERE n <> (SELECT count(*) FROM attempt a
+	  WHERE CASE d.scope WHEN 'campaign' THEN a.campaign_id WHEN 'sender' THEN a.sender_id ELSE a.mailbox_id END = d.id
+	  AND a.started_at >= d.day_start AND (a.outcome IS NULL OR a.outcome IN ('sent', 'unknown', 'bounced', 'permanent')))")" \
+	  "$1: day counters that differ from the attempt history"
+}
 
 # --- 1. overlap: 16 loops of mailq-tick for 30 s, 2000 leads, 4 campaigns
 smtpd_start
@@ -81,6 +88,7 @@ eq 2000 "$(smtpd_count)" "overlap: messages at the server"
 smtpd_no_dupes
 eq 2000 "$(sql mailq.db "SELECT count(*) FROM send_log WHERE status = 'sent'")" "overlap: sent in the send log"
 log_agrees
+counts_exact overlap
 echo "# overlap: 2000 messages, $(awk '{s += $1} END {print s}' "$T/runs") runs by 16 loops in 30 s, 0 duplicates"
 smtpd_stop; rm -rf "$SMTP_DIR"
 
@@ -111,6 +119,7 @@ eq 0 "$(sql mailq.db "SELECT count(*) FROM send_log WHERE status IN ('sending', 
 eq 0 "$(sql mailq.db "SELECT count(*) FROM campaign_lead WHERE status NOT IN ('done', 'failed', 'bounced', 'unknown')")" "SIGKILL: leads not accounted for"
 smtpd_no_dupes
 log_agrees
+counts_exact SIGKILL
 # every unknown is a message whose data phase had begun when its run was
 # killed: the server got it, or saw the transaction cut off
 /usr/bin/python3 - "$SMTP_DIR" mailq.db <<'PY' || fail "an unknown message the server never saw begin"
