@@ -562,11 +562,14 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 		    (sqlite3_int64)q->now);
 	if (rc == MQ_OK)
 		rc = mq_db_run(db, err, "UPDATE campaign SET next_send_at = "
-		    "?2 / 1000, next_send_ms = ?2 % 1000, rr_cursor = ?3, "
-		    "status = 'running', status_at = CASE WHEN status = "
-		    "'running' THEN status_at ELSE ?4 END WHERE id = ?1", "IIiI",
-		    q->campaign, (sqlite3_int64)(q->now_ms + q->gap_ms), pos,
-		    (sqlite3_int64)q->now);
+		    "?2 / 1000, next_send_ms = ?2 % 1000, rr_cursor = ?3 "
+		    "WHERE id = ?1", "IIi", q->campaign,
+		    (sqlite3_int64)(q->now_ms + q->gap_ms), pos);
+	/* apart, so that the status index is written only when it changes */
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE campaign SET status = 'running', "
+		    "status_at = ?2 WHERE id = ?1 AND status <> 'running'", "II",
+		    q->campaign, (sqlite3_int64)q->now);
 	*status = MQ_CLAIM_OK;
 	return rc;
 }
