@@ -312,12 +312,38 @@ static int use_wal(struct mq_db *db, struct mq_err *err)
 	return rc;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Waits for a lock in short, even naps up to MQ_DB_BUSY_MS: the store's
+ * write transactions hold it for a millisecond or two, and SQLite's own
+ * timeout sleeps up to 100 ms at a time, which many threads waiting on
+ * one another's data phases turn into seconds. */
+static int busy_wait(void *p, int tries)
+{
+	struct mq_db *db = p;
+	long long t = now_ms();
+
+	if (tries == 0)
+		db->busy_since = t;
+	if (t - db->busy_since >= MQ_DB_BUSY_MS)
+		return 0;
+	nanosleep(&(struct timespec){ 0, (tries < 10 ? 200 : 2000) * 1000L },
+	    NULL);
+	return 1;
+}
+
 static int set_pragmas(struct mq_db *db, enum mq_db_mode mode,
     struct mq_err *err)
 {
 	int rc;
 
-	sqlite3_busy_timeout(db->h, MQ_DB_BUSY_MS);
+	sqlite3_busy_handler(db->h, busy_wait, db);
 	rc = mq_db_exec(db, "PRAGMA foreign_keys = ON", err);
 	if (rc != MQ_OK || mode == MQ_DB_RO)
 		return rc;
@@ -384,14 +410,6 @@ void mq_db_remove(const char *path)
 	unlink(aux);
 	snprintf(aux, sizeof aux, "%s-shm", path);
 	unlink(aux);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 int mq_db_begin(struct mq_db *db, struct mq_err *err)

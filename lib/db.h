@@ -26,6 +26,7 @@ struct mq_db {
 	const char   *cache_sql[MQ_DB_CACHE];   /* statements by their SQL text */
 	sqlite3_stmt *cache_st[MQ_DB_CACHE];
 	int           depth;                    /* open transactions */
+	long long     busy_since;               /* ms, while waiting for a lock */
 };
 
 /* How long one statement or BEGIN IMMEDIATE waits for a lock, in ms. */
