@@ -5,6 +5,7 @@
  * settings. No network: the outcome is "sent".
  * Usage: claim DIR N
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: claim DIR N\n");
 		return 64;
 	}
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);     /* as mailq-tick does */
 	snprintf(path, sizeof path, "%s/claim.db", argv[1]);
 	db = setup(path, n);
 	r = raw(db, n);

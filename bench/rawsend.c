@@ -1,9 +1,10 @@
 /*
  * The reference for queue throughput: the same messages sent with plain
- * libcurl, one easy handle for all of them so that its one connection is
- * reused, with no queue, no database and no composing. The messages are
- * read into memory before the clock starts.
- * Usage: rawsend URL FROM LIST, LIST holding "RCPT<TAB>FILE" lines.
+ * libcurl over K connections (default 1), one easy handle and one thread
+ * each, so that each connection is reused for every K-th message, with no
+ * queue, no database and no composing. The messages are read into memory
+ * before the clock starts.
+ * Usage: rawsend URL FROM LIST [K], LIST holding "RCPT<TAB>FILE" lines.
  * Prints raw_curl_msgs_per_s=N.
  */
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 struct msg {
 	char   rcpt[256];
@@ -95,40 +97,54 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *arg)
 	return k;
 }
 
-/* Sends every message over handle c; returns how many were accepted. */
-static int send_all(CURL *c, const char *from, struct msg *v, int n)
-{
-	struct curl_slist *to;
-	int ok = 0;
-	long code;
+/* One connection's share: messages first, first + step, ... */
+struct lane {
+	const char *url, *from;
+	struct msg *v;
+	int         n, first, step, ok;
+	pthread_t   t;
+};
 
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+/* Sends the lane's messages over one handle; counts the accepted. */
+static void *send_lane(void *p)
+{
+	struct lane *l = p;
+	struct curl_slist *to;
+	long code;
+	CURL *c;
+
+	if ((c = curl_easy_init()) == NULL)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_URL, l->url);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, l->from);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-	for (int i = 0; i < n; i++) {
-		to = curl_slist_append(NULL, v[i].rcpt);
+	for (int i = l->first; i < l->n; i += l->step) {
+		to = curl_slist_append(NULL, l->v[i].rcpt);
 		curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
-		curl_easy_setopt(c, CURLOPT_READDATA, &v[i]);
+		curl_easy_setopt(c, CURLOPT_READDATA, &l->v[i]);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-		    (curl_off_t)v[i].len);
+		    (curl_off_t)l->v[i].len);
 		if (curl_easy_perform(c) == CURLE_OK &&
 		    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) ==
 		    CURLE_OK && code == 250)
-			ok++;
+			l->ok++;
 		curl_slist_free_all(to);
 	}
-	return ok;
+	curl_easy_cleanup(c);
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
+	struct lane lanes[16];
 	struct msg *v = NULL;
 	double t0, t;
-	int n, ok;
-	CURL *c;
+	int n, k, ok = 0;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: rawsend URL FROM LIST\n");
+	if (argc < 4 || argc > 5 || (k = argc == 5 ? atoi(argv[4]) : 1) < 1 ||
+	    k > 16) {
+		fprintf(stderr, "usage: rawsend URL FROM LIST [1-16]\n");
 		return 64;
 	}
 	if ((n = load(argv[3], &v)) <= 0) {
@@ -136,13 +152,17 @@ int main(int argc, char **argv)
 		return 66;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((c = curl_easy_init()) == NULL)
-		return 70;
-	curl_easy_setopt(c, CURLOPT_URL, argv[1]);
 	t0 = secs();
-	ok = send_all(c, argv[2], v, n);
+	for (int i = 0; i < k; i++) {
+		lanes[i] = (struct lane){ argv[1], argv[2], v, n, i, k, 0, 0 };
+		if (pthread_create(&lanes[i].t, NULL, send_lane, &lanes[i]))
+			return 71;
+	}
+	for (int i = 0; i < k; i++) {
+		pthread_join(lanes[i].t, NULL);
+		ok += lanes[i].ok;
+	}
 	t = secs() - t0;
-	curl_easy_cleanup(c);
 	if (ok != n)
 		fprintf(stderr, "rawsend: %d of %d messages accepted\n", ok, n);
 	printf("raw_curl_msgs_per_s=%.1f\n", ok / t);

@@ -4,11 +4,14 @@
 # until the queue is empty) to tests/smtpd.py on loopback: claim, compose,
 # SMTP, record. References in the same run, to a fresh server each:
 #   - bench/rawsend: the very messages the server received, sent with
-#     libcurl over one reused connection, nothing else;
+#     libcurl over as many reused connections as mailq-tick used (a run
+#     sends up to BURST messages of a campaign at once, lib/tick.c), and,
+#     for information, over one;
 #   - msmtp, one process per message, for the first M (200) of them,
 #     scaled to messages per second.
 # Prints throughput_mailq_msgs_per_s=… raw_curl_msgs_per_s=…
-#   msmtp_msgs_per_s=… ratio_raw=… ratio_msmtp=…
+#   msmtp_msgs_per_s=… ratio_raw=… ratio_msmtp=… connections=…
+#   raw_curl_one_connection_msgs_per_s=…
 # Usage: sh bench/throughput.sh [BUILD_DIR] [N] [M]
 set -eu
 B=${1:-build}
@@ -47,8 +50,14 @@ for line in open(os.path.join(sys.argv[1], "received.jsonl")):
 	r = json.loads(line)
 	print("%s\t%s" % (r["rcpt_tos"][0], os.path.join(sys.argv[1], r["file"])))
 PY
+k=$(sed -n 's/^#define BURST \([0-9]*\).*/\1/p' "$bench_top/lib/tick.c")
+conns=$(grep -c '"event": "connect"' "$d/s1/events.jsonl" 2>/dev/null || echo "?")
 smtpd_up "$d/s2"
-raw=$("$B/bench/rawsend" "smtp://127.0.0.1:$PORT" "<anna@example.com>" list |
+raw=$("$B/bench/rawsend" "smtp://127.0.0.1:$PORT" "<anna@example.com>" list "$k" |
+    sed -n 's/^raw_curl_msgs_per_s=//p')
+smtpd_down
+smtpd_up "$d/s4"
+raw1=$("$B/bench/rawsend" "smtp://127.0.0.1:$PORT" "<anna@example.com>" list 1 |
     sed -n 's/^raw_curl_msgs_per_s=//p')
 smtpd_down
 
@@ -63,5 +72,5 @@ t_msmtp=$(( $(ms) - t0 ))
 smtpd_down
 msmtp_rate=$(div "$(wc -l < list.msmtp)" "$(secs "$t_msmtp")" 1)
 
-echo "throughput_mailq_msgs_per_s=$mailq raw_curl_msgs_per_s=$raw msmtp_msgs_per_s=$msmtp_rate ratio_raw=$(div "$mailq" "$raw") ratio_msmtp=$(div "$mailq" "$msmtp_rate")"
-echo "# throughput: $got messages through mailq-tick in $(secs "$t_mailq") s; the same by raw libcurl at $raw/s; $M by msmtp in $(secs "$t_msmtp") s"
+echo "throughput_mailq_msgs_per_s=$mailq raw_curl_msgs_per_s=$raw msmtp_msgs_per_s=$msmtp_rate ratio_raw=$(div "$mailq" "$raw") ratio_msmtp=$(div "$mailq" "$msmtp_rate") connections=$k raw_curl_one_connection_msgs_per_s=$raw1"
+echo "# throughput: $got messages through mailq-tick in $(secs "$t_mailq") s (the server saw $conns connections); the same by raw libcurl at $raw/s over $k connections, $raw1/s over one; $M by msmtp in $(secs "$t_msmtp") s"

@@ -160,14 +160,24 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 	if (rc == MQ_OK && f == NULL)
 		count(r, c, &cl, &d);
 	if (rc == MQ_OK && f != NULL) {
-		/* r->fl has room for one flight per campaign of the pass */
+		/* r->fl has room for a burst per campaign of the pass */
 		r->fl[r->n_fl++] = (struct flight){ .f = f, .c = c };
 		curl_easy_setopt(mq_flight_easy(f), CURLOPT_SHARE, r->share);
 	}
 	return rc;
 }
 
-/* One campaign, one pass: window, status, plan, one claim. */
+/* Messages of one campaign in the air at once, at most: each has a
+ * connection of its own, so that the queue's own work for one overlaps the
+ * server's for another. A dry run reports one. */
+#define BURST 4
+
+static int burst(const struct run *r)
+{
+	return r->o->dry_run ? 1 : BURST;
+}
+
+/* One campaign, one pass: window, status, plan, claims. */
 static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
     long long now_ms, int *claimed, long long *due)
 {
@@ -175,7 +185,7 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 	    c->holidays, c->extra_holidays };
 	time_t now = (time_t)(now_ms / 1000), opens;
 	char why[96];
-	int open, planned, done, rc = MQ_OK;
+	int open, planned, done, one, rc = MQ_OK;
 
 	*claimed = 0;
 	*due = 0;
@@ -194,8 +204,14 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 		rc = mq_db_plan(r->db, c->id, now, &planned, &done, r->err);
 	if (rc == MQ_OK && done)
 		mq_log(MQ_LOG_INFO, "campaign=%s status=completed", c->name);
-	if (rc == MQ_OK && !done)
-		rc = claim_one(r, c, now_ms, claimed, due);
+	/* what is due goes together, up to a burst: only a campaign whose
+	 * pace lets a message follow at once (delay 0) gets more than one */
+	for (int k = 0; rc == MQ_OK && !done && k < burst(r); k++) {
+		rc = claim_one(r, c, now_ms, &one, due);
+		*claimed |= one;
+		if (!one)
+			break;
+	}
 	return rc;
 }
 
@@ -322,7 +338,7 @@ static int pass(struct run *r, long long now, int *claimed, long long *next)
 	*next = 0;
 	if ((rc = mq_db_run_campaigns(r->db, r->o->only, &v, &n, r->err)))
 		return rc;
-	if ((r->fl = calloc(n + 1, sizeof *r->fl)) == NULL)
+	if ((r->fl = calloc((size_t)n * BURST + 1, sizeof *r->fl)) == NULL)
 		rc = mq_err_temp(r->err, "out of memory");
 	for (int i = 0; rc == MQ_OK && i < n; i++) {
 		/* a database still busy after its wait, or full, ends the
