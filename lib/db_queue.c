@@ -756,10 +756,10 @@ int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
 	 * must survive a power cut, not only a crash, so it waits for the
 	 * disk (the others need not: a lost claim sent nothing, a lost
 	 * outcome leaves 'data', which becomes unknown) */
-	if ((rc = mq_db_exec(db, "PRAGMA synchronous = FULL", err)) != MQ_OK)
+	if ((rc = mq_db_run(db, err, "PRAGMA synchronous = FULL", "")) != MQ_OK)
 		return rc;
 	rc = phase_data_tx(db, c, owner, message_id, subject, now, err);
-	mq_db_exec(db, "PRAGMA synchronous = NORMAL", NULL);  /* speed only */
+	mq_db_run(db, NULL, "PRAGMA synchronous = NORMAL", "");  /* speed only */
 	return rc;
 }
 
