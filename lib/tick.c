@@ -27,21 +27,15 @@ struct run {
 	CURLSH                    *share;      /* connections kept for reuse */
 	pthread_mutex_t            locks[CURL_LOCK_DATA_LAST];
 	struct flight {
-		struct mq_flight                *f;    /* NULL: a free slot */
+		struct mq_flight                *f;
 		const struct mq_db_run_campaign *c;
 		struct mq_db                    *db;   /* its data hook's */
-		struct run                      *r;
 		pthread_t                        t;
-		int                              threaded, done;
+		int                              threaded;
 	}                         *fl;         /* in the air in this pass */
-	int                        n_fl;       /* slots used */
-	int                        in_air;
-	int                        added;      /* slot of the last claim's */
-	pthread_mutex_t            mu;         /* done, landed */
-	pthread_cond_t             landed;
-	long long                  stop;       /* no claim from then on, ms */
+	int                        n_fl;
 	struct mq_db             **pool;       /* the flights' connections, */
-	int                        n_pool;     /* kept for the run, by slot */
+	int                        n_pool;     /* kept for the run */
 };
 
 /* delay ± jitter %, uniformly, in milliseconds. */
@@ -166,13 +160,8 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 	if (rc == MQ_OK && f == NULL)
 		count(r, c, &cl, &d);
 	if (rc == MQ_OK && f != NULL) {
-		/* r->fl has room for a burst per campaign of the pass, and a
-		 * message landed leaves its slot to the next */
-		for (r->added = 0; r->added < r->n_fl &&
-		    r->fl[r->added].f != NULL; r->added++)
-			;
-		r->n_fl += r->added == r->n_fl;
-		r->fl[r->added] = (struct flight){ .f = f, .c = c, .r = r };
+		/* r->fl has room for a burst per campaign of the pass */
+		r->fl[r->n_fl++] = (struct flight){ .f = f, .c = c };
 		curl_easy_setopt(mq_flight_easy(f), CURLOPT_SHARE, r->share);
 	}
 	return rc;
@@ -226,6 +215,14 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 	return rc;
 }
 
+static void *flight_thread(void *p)
+{
+	struct flight *x = p;
+
+	mq_flight_perform(x->f, x->db);
+	return NULL;
+}
+
 /* A connection for each of n flights at once, opened the first time it is
  * needed and kept for the run. One that cannot be opened stays NULL: its
  * flight's data hook refuses, so its message is not sent and goes back to
@@ -258,107 +255,43 @@ static void pool_close(struct run *r)
 	r->n_pool = 0;
 }
 
-static void *flight_thread(void *p)
-{
-	struct flight *x = p;
-
-	mq_flight_perform(x->f, x->db);
-	pthread_mutex_lock(&x->r->mu);
-	x->done = 1;
-	pthread_cond_signal(&x->r->landed);
-	pthread_mutex_unlock(&x->r->mu);
-	return NULL;
-}
-
-/* Starts the transfer in slot i, in a thread of its own. */
-static void launch(struct run *r, int i)
-{
-	struct flight *x = &r->fl[i];
-
-	if (i >= r->n_pool)
-		pool_grow(r, r->n_fl);
-	x->db = i < r->n_pool ? r->pool[i] : NULL;
-	x->done = 0;
-	r->in_air++;
-	x->threaded = pthread_create(&x->t, NULL, flight_thread, x) == 0;
-	if (!x->threaded)
-		flight_thread(x);       /* no thread to spare: now */
-}
-
-/* Waits for a transfer to end; records its outcome and frees its slot.
- * *c gets its campaign. */
-static int land(struct run *r, const struct mq_db_run_campaign **c)
-{
-	struct mq_delivered d;
-	struct flight *x = NULL;
-	int rc;
-
-	pthread_mutex_lock(&r->mu);
-	for (;;) {
-		for (int i = 0; x == NULL && i < r->n_fl; i++)
-			if (r->fl[i].f != NULL && r->fl[i].done)
-				x = &r->fl[i];
-		if (x != NULL)
-			break;
-		pthread_cond_wait(&r->landed, &r->mu);
-	}
-	pthread_mutex_unlock(&r->mu);
-	if (x->threaded)
-		pthread_join(x->t, NULL);
-	r->in_air--;
-	*c = x->c;
-	rc = mq_deliver_finish(x->f, mq_flight_result(x->f), &d, r->err);
-	if (rc == MQ_OK)
-		count(r, x->c, mq_flight_claim(x->f), &d);
-	mq_flight_free(x->f);
-	x->f = NULL;
-	return rc;
-}
-
-/* After a message of c landed: the next, at once, if c's pace allows it
- * and its window is still open. */
-static int refill(struct run *r, const struct mq_db_run_campaign *c)
-{
-	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
-	    c->holidays, c->extra_holidays };
-	long long now, due;
-	int open = 0, one = 0, rc;
-
-	if (c->delay > 0 || (rc = mq_clock_now_ms(&now, r->err)) != MQ_OK)
-		return MQ_OK;
-	if (now >= r->stop)
-		return MQ_OK;
-	rc = mq_sched_is_open(&s, (time_t)(now / 1000), &open, NULL, 0,
-	    r->err);
-	r->added = -1;
-	if (rc == MQ_OK && open)
-		rc = claim_one(r, c, now, &one, &due);
-	if (rc == MQ_OK && r->added >= 0)
-		launch(r, r->added);
-	return rc;
-}
-
 /* Runs every transfer of the pass at once, a thread and a connection
- * each, and records the outcomes as they land; a campaign whose pace
- * allows it claims its next message as soon as one lands, while the
- * others are still in the air. (libcurl's multi interface would do
- * without threads, but in 7.88 it waits for the reply to an SMTP
+ * each, and records the outcomes as they land; a lone transfer runs in
+ * this thread on the run's connection. (libcurl's multi interface would
+ * do without threads, but in 7.88 it waits for the reply to an SMTP
  * message's final dot blockingly, one transfer after another.) No
- * transaction of the run's connection is open while the network is used
- * by it: the transfers use connections of their own. */
+ * transaction of the run's connection is open meanwhile. */
 static int fly(struct run *r)
 {
-	const struct mq_db_run_campaign *c;
-	int rc = MQ_OK, lrc;
+	struct mq_delivered d;
+	struct flight *x;
+	int rc = MQ_OK, lrc, i;
 
-	pool_grow(r, r->n_fl);
-	for (int i = 0; i < r->n_fl; i++)
-		launch(r, i);
-	while (r->in_air > 0) {
-		if ((lrc = land(r, &c)) != MQ_OK && rc == MQ_OK)
+	if (r->n_fl > 1)
+		pool_grow(r, r->n_fl);
+	for (i = 0; i < r->n_fl; i++) {
+		x = &r->fl[i];
+		x->db = r->n_fl == 1 ? r->db : i < r->n_pool ? r->pool[i] :
+		    NULL;
+		x->threaded = r->n_fl > 1 &&
+		    pthread_create(&x->t, NULL, flight_thread, x) == 0;
+		if (!x->threaded)
+			flight_thread(x);    /* no thread to spare: in turn */
+	}
+	/* every transfer ends before any outcome is recorded: recording
+	 * works out follow-up dates in the campaign's zone by switching TZ
+	 * in the environment, which the transfers' threads read */
+	for (i = 0; i < r->n_fl; i++)
+		if (r->fl[i].threaded)
+			pthread_join(r->fl[i].t, NULL);
+	for (i = 0; i < r->n_fl; i++) {
+		x = &r->fl[i];
+		lrc = mq_deliver_finish(x->f, mq_flight_result(x->f), &d, r->err);
+		if (lrc == MQ_OK)
+			count(r, x->c, mq_flight_claim(x->f), &d);
+		else if (rc == MQ_OK)
 			rc = lrc;
-		if (rc == MQ_OK && (lrc = refill(r, c)) != MQ_OK)
-			rc = lrc;
+		mq_flight_free(x->f);
 	}
 	r->n_fl = 0;
 	return rc;
@@ -388,8 +321,6 @@ static int share_init(struct run *r)
 {
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&r->locks[i], NULL);
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->landed, NULL);
 	if ((r->share = curl_share_init()) == NULL)
 		return mq_err_temp(r->err, "curl_share_init failed");
 	curl_share_setopt(r->share, CURLSHOPT_LOCKFUNC, share_lock);
@@ -454,7 +385,6 @@ static int loop(struct run *r)
 	limit = horizon_end(r->o, start);
 	/* with no horizon, passes go on while they claim, up to 55 s */
 	stop = r->o->horizon == 0 ? start + 55000 : limit;
-	r->stop = stop;
 	for (now = start; now < stop; ) {
 		if ((rc = pass(r, now, &claimed, &next)) != MQ_OK)
 			return rc;

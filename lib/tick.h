@@ -2,7 +2,7 @@
  * One run of the sending engine, as cron starts it every minute. For every
  * campaign that may send: inside its window, plan its buffer, claim what is
  * due (one message per campaign per pass, so campaigns share the run, or
- * a few when its pace allows, claiming the next as each lands);
+ * a few when its pace allows);
  * then the pass's messages go out together, a thread each, sharing one
  * cache of connections for reuse, outside any transaction; each outcome is
  * recorded once its transfer has ended. Passes repeat while
