@@ -108,8 +108,8 @@ static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
 	char t[48];
 
 	if (status == MQ_CLAIM_PACE) {
-		mq_sched_format(c->timezone, (time_t)(next_ms / 1000), "%a %Y-%m-%d %H:%M:%S %Z", t,
-		    sizeof t, NULL);
+		mq_sched_format(c->timezone, (time_t)(next_ms / 1000),
+		    "%a %Y-%m-%d %H:%M:%S %Z", t, sizeof t, NULL);
 		fprintf(r->o->out, "%s: next message at %s\n", c->name, t);
 	} else {
 		fprintf(r->o->out, "%s: %s\n", c->name, why[status]);
@@ -169,12 +169,14 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 
 /* Messages of one campaign in the air at once, at most: each has a
  * connection of its own, so that the queue's own work for one overlaps the
- * server's for another. A dry run reports one. */
+ * server's for another. Only a campaign whose pace lets a message follow
+ * at once (delay 0) has more than one (a paced one would only take the
+ * write lock to learn it must wait); a dry run reports one. */
 #define BURST 4
 
-static int burst(const struct run *r)
+static int burst(const struct run *r, const struct mq_db_run_campaign *c)
 {
-	return r->o->dry_run ? 1 : BURST;
+	return r->o->dry_run || c->delay > 0 ? 1 : BURST;
 }
 
 /* One campaign, one pass: window, status, plan, claims. */
@@ -204,9 +206,7 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 		rc = mq_db_plan(r->db, c->id, now, &planned, &done, r->err);
 	if (rc == MQ_OK && done)
 		mq_log(MQ_LOG_INFO, "campaign=%s status=completed", c->name);
-	/* what is due goes together, up to a burst: only a campaign whose
-	 * pace lets a message follow at once (delay 0) gets more than one */
-	for (int k = 0; rc == MQ_OK && !done && k < burst(r); k++) {
+	for (int k = 0; rc == MQ_OK && !done && k < burst(r, c); k++) {
 		rc = claim_one(r, c, now_ms, &one, due);
 		*claimed |= one;
 		if (!one)
@@ -256,8 +256,8 @@ static void pool_close(struct run *r)
 }
 
 /* Runs every transfer of the pass at once, a thread and a connection
- * each, and records the outcomes as they land; a lone transfer runs in
- * this thread on the run's connection. (libcurl's multi interface would
+ * each, then records the outcomes; a lone transfer runs in this thread on
+ * the run's connection. (libcurl's multi interface would
  * do without threads, but in 7.88 it waits for the reply to an SMTP
  * message's final dot blockingly, one transfer after another.) No
  * transaction of the run's connection is open meanwhile. */

@@ -2,10 +2,10 @@
  * One run of the sending engine, as cron starts it every minute. For every
  * campaign that may send: inside its window, plan its buffer, claim what is
  * due (one message per campaign per pass, so campaigns share the run, or
- * a few when its pace allows);
- * then the pass's messages go out together, a thread each, sharing one
- * cache of connections for reuse, outside any transaction; each outcome is
- * recorded once its transfer has ended. Passes repeat while
+ * up to four when its delay is 0); then the pass's messages go out
+ * together, a thread each, sharing one cache of connections for reuse,
+ * outside any transaction, and the outcomes are recorded once every
+ * transfer of the pass has ended. Passes repeat while
  * something was sent, and the run waits for messages that fall due within
  * its horizon, so that gaps follow each campaign's delay and jitter rather
  * than cron's minute.
