@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "sched.h"
+#include "tmpl.h"
 
 #define MAX_TEMPLATE (1024 * 1024)     /* bytes of one template file */
 #define MAX_SECRET   4096              /* bytes of one password file */
@@ -1092,6 +1093,20 @@ static int load_rotation(struct ctx *c, const config_setting_t *g,
 	return MQ_OK;
 }
 
+/* A template that would fail at send time fails here, naming where it
+ * is: the setting's line, and the file's name for a *_file template. */
+static int check_tmpl(struct ctx *c, const config_setting_t *s,
+    const char *what, const char *key, const char *file, const char *tmpl)
+{
+	struct mq_err e;
+
+	if (mq_tmpl_check(tmpl, &e) == MQ_OK)
+		return MQ_OK;
+	if (file != NULL)
+		return bad(c, s, what, "%s %s: %s", key, file, e.msg);
+	return bad(c, s, what, "%s: %s", key, e.msg);
+}
+
 /* text = "..." or text_file = "...": one of them (or none if optional). */
 static int load_body(struct ctx *c, const config_setting_t *g,
     const char *key, const char *filekey, int required, const char *what,
@@ -1109,6 +1124,8 @@ static int load_body(struct ctx *c, const config_setting_t *g,
 		if ((rc = get_str(c, g, key, what, NULL, out)) == MQ_OK &&
 		    **out == '\0')
 			rc = bad(c, s, what, "%s is empty", key);
+		if (rc == MQ_OK)
+			rc = check_tmpl(c, s, what, key, NULL, *out);
 		return rc;
 	}
 	if (f == NULL)
@@ -1116,6 +1133,8 @@ static int load_body(struct ctx *c, const config_setting_t *g,
 		    filekey) : MQ_OK;
 	if ((rc = get_str(c, g, filekey, what, NULL, &file)) == MQ_OK)
 		rc = read_template(c, f, what, file, out);
+	if (rc == MQ_OK)
+		rc = check_tmpl(c, f, what, filekey, file, *out);
 	free(file);
 	return rc;
 }
@@ -1156,6 +1175,9 @@ static int load_variant(struct ctx *c, const config_setting_t *g,
 		return bad(c, member(g, "subject") ? member(g, "subject") : g,
 		    what, "subject must be non-empty, without line breaks or "
 		    "control characters");
+	if ((rc = check_tmpl(c, member(g, "subject") ? member(g, "subject") : g,
+	    what, "subject", NULL, v->subject)) != MQ_OK)
+		return rc;
 	if ((rc = load_body(c, g, "text", "text_file", 1, what,
 	    &v->text)) != MQ_OK)
 		return rc;

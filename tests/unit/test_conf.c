@@ -766,6 +766,35 @@ static void test_template_files(void **state)
 	    "text is not valid UTF-8");
 }
 
+/* A template that could not be rendered is refused at load, naming the
+ * setting's line, the file and the placeholder: never at send time. */
+static void test_template_syntax(void **state)
+{
+	static const char t[] = "Dzień dobry,\n\nco u {{company}?\n";
+
+	(void)state;
+	expect_err("Cześć {{first_name}}\";\n            text",
+	    "Cześć {{company Pomysł na rozmowę\";\n            text", NULL,
+	    "subject: unclosed placeholder '{{company Pomysł na rozmowę' "
+	    "on line 1");
+	expect_err("Pytanie do {{company}}", "Pytanie do {{first_name}", NULL,
+	    "unclosed placeholder '{{first_name}' on line 1");
+	expect_err("Re: Cześć {{first_name}}", "Re: {{ }}", NULL,
+	    "bad field name in placeholder '{{ }}'");
+	expect_err("\"Wariant B\"", "\"Wariant {{}}\"", NULL,
+	    "text: bad field name in placeholder '{{}}' on line 1");
+	write_file("tpl/typo.txt", t, strlen(t), 0644);
+	expect_err("            text = \"Wariant B\";\n",
+	    "            text_file = \"tpl/typo.txt\";\n", NULL,
+	    "text_file tpl/typo.txt: unclosed placeholder '{{company}?' "
+	    "on line 3");
+	write_file("tpl/typo.html", t, strlen(t), 0644);
+	expect_err("            text = \"Wariant B\";\n",
+	    "            text = \"B\";\n            html_file = "
+	    "\"tpl/typo.html\";\n", "html_file",
+	    "html_file tpl/typo.html: unclosed placeholder");
+}
+
 
 static void test_database_path(void **state)
 {
@@ -945,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_steps_and_variants),
 		cmocka_unit_test(test_template_files),
+		cmocka_unit_test(test_template_syntax),
 		cmocka_unit_test(test_followup_subject),
 		cmocka_unit_test(test_unsubscribe),
 		cmocka_unit_test(test_database_path),
