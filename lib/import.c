@@ -39,6 +39,7 @@ struct reader {
 	struct mq_err    *err;
 	int               rc;           /* first failure; stops everything */
 	long              line;         /* physical line being fed */
+	int               cr;           /* the last piece fed ended in CR */
 	long              start;        /* line where the open record began */
 	int               pending;      /* a record is open */
 	int               have_header;
@@ -494,9 +495,14 @@ static int blank(const char *p, size_t n)
 	return 1;
 }
 
-/* Feeds n bytes holding at most one newline, at the end. */
+/* Feeds one physical line, or the part of it a buffer holds: n bytes
+ * with at most one line end (LF, CRLF or a lone CR, as libcsv reads
+ * them), at the end. A CRLF split between two buffers is one line end:
+ * the LF that completes it arrives alone and counts no line. */
 static void feed(struct reader *r, const char *p, size_t n)
 {
+	int lf_of_crlf = r->cr && n == 1 && p[0] == '\n';
+
 	if (!r->pending && !blank(p, n)) {
 		r->pending = 1;
 		r->start = r->line;
@@ -511,14 +517,32 @@ static void feed(struct reader *r, const char *p, size_t n)
 			r->rc = file_error(r, r->start, "field longer than %d "
 			    "bytes (an unterminated quote?)", MAX_FIELD);
 	}
-	if (n > 0 && p[n - 1] == '\n')
+	r->cr = n > 0 && p[n - 1] == '\r';
+	if (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n') && !lf_of_crlf)
 		r->line++;
+}
+
+/* The end of the physical line that starts at p[0] within p[0..n): just
+ * past its LF, CRLF or lone CR, or n. A buffer's first LF after a CR that
+ * ended the previous buffer is a line of its own (see feed). */
+static size_t line_end(const char *p, size_t n, int cr_before)
+{
+	size_t i;
+
+	if (cr_before && n > 0 && p[0] == '\n')
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n')
+			return i + 1;
+		if (p[i] == '\r')
+			return i + 1 < n && p[i + 1] == '\n' ? i + 2 : i + 1;
+	}
+	return n;
 }
 
 static int read_all(struct reader *r, FILE *fp)
 {
-	size_t n, off, end;
-	const char *nl;
+	size_t n, off;
 	int first = 1;
 
 	while (r->rc == MQ_OK && (n = fread(r->in, 1, sizeof r->in, fp)) > 0) {
@@ -526,10 +550,11 @@ static int read_all(struct reader *r, FILE *fp)
 		off *= 3;
 		first = 0;
 		while (r->rc == MQ_OK && off < n) {
-			nl = memchr(r->in + off, '\n', n - off);
-			end = nl != NULL ? (size_t)(nl - r->in) + 1 : n;
-			feed(r, r->in + off, end - off);
-			off = end;
+			size_t len = line_end(r->in + off, n - off,
+			    off == 0 && r->cr);
+
+			feed(r, r->in + off, len);
+			off += len;
 		}
 	}
 	if (r->rc == MQ_OK && ferror(fp))
