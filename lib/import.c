@@ -18,6 +18,7 @@
 #include <sysexits.h>
 
 #include "buf.h"
+#include "campaign.h"
 #include "clock.h"
 #include "db_import.h"
 #include "import.h"
@@ -656,6 +657,7 @@ static int open_input(const char *path, const char *name, FILE **out,
 }
 
 struct run {
+	struct mq_db                *db;
 	const struct mq_import_opts *o;
 	struct mq_import_stats      *st;
 	struct mq_db_import         *imp;
@@ -708,10 +710,29 @@ static int on_row(void *arg, const struct mq_import_row *row,
 	return MQ_OK;
 }
 
+/* What mailq-campaign start would refuse is said now, while the file is
+ * at hand: leads lacking a field the templates use without a fallback. */
+static int check_fields(struct run *u, struct mq_err *err)
+{
+	char buf[900], text[1100];
+	int rc;
+
+	rc = mq_campaign_lacking(u->db, mq_db_import_campaign(u->imp), buf,
+	    sizeof buf, err);
+	if (rc == MQ_OK && buf[0] != '\0') {
+		u->st->lacking = 1;
+		snprintf(text, sizeof text, "campaign '%.100s': the templates "
+		    "use fields (without a fallback) that leads lack: %s",
+		    u->o->campaign, buf);
+		note(u, 0, MQ_IMPORT_LACKING, text);
+	}
+	return rc;
+}
+
 int mq_import_run(struct mq_db *db, const struct mq_import_opts *opts,
     struct mq_import_stats *st, struct mq_err *err)
 {
-	struct run u = { opts, st, NULL, NULL };
+	struct run u = { db, opts, st, NULL, NULL };
 	FILE *fp = NULL;
 	time_t now;
 	int rc, rc2, commit;
@@ -726,7 +747,10 @@ int mq_import_run(struct mq_db *db, const struct mq_import_opts *opts,
 	if (rc != MQ_OK)
 		goto out;
 	rc = mq_import_read(fp, u.name, on_row, &u, err);
-	commit = rc == MQ_OK && !(opts->strict && st->rejected > 0);
+	if (rc == MQ_OK)
+		rc = check_fields(&u, err);
+	commit = rc == MQ_OK && !(opts->strict && (st->rejected > 0 ||
+	    st->lacking));
 	st->rolled_back = rc == MQ_OK && !commit;
 	rc2 = mq_db_import_end(u.imp, commit, err);
 	if (rc == MQ_OK)
