@@ -575,6 +575,19 @@ static int load_sender(struct ctx *c, const config_setting_t *g, int i)
 }
 
 /* smtp[s]://host[:port][/ehlo-name], no credentials in the URL. */
+/* u for a message: whatever stands before its last '@' (after the
+ * scheme) may be a password, and is shown as "***". */
+static const char *url_shown(const char *u, char *buf, size_t size)
+{
+	const char *at = strrchr(u, '@'), *from = strstr(u, "://");
+
+	if (at == NULL)
+		return u;
+	from = from != NULL && from < at ? from + 3 : u;
+	snprintf(buf, size, "%.*s***%s", (int)(from - u), u, at);
+	return buf;
+}
+
 static const char *url_problem(const char *u, int *implicit)
 {
 	const char *p, *host;
@@ -587,7 +600,7 @@ static const char *url_problem(const char *u, int *implicit)
 		*implicit = 1, p = u + 8;
 	else
 		return "must start with smtp://, smtps:// or file:///";
-	if (memchr(p, '@', strcspn(p, "/")) != NULL)
+	if (strchr(p, '@') != NULL)
 		return "must not hold credentials: use username and password";
 	host = p;
 	if (*p == '[') {
@@ -641,10 +654,11 @@ static int load_file(struct ctx *c, const config_setting_t *g,
 	static const char *const smtp_only[] = { "tls", "verify", "ca_file",
 	    "username", "password", "password_file", NULL };
 	const char *problem;
+	char shown[300];
 
 	if ((problem = file_problem(m->smtp)) != NULL)
 		return bad(c, member(g, "smtp"), what, "smtp URL '%s' %s",
-		    m->smtp, problem);
+		    url_shown(m->smtp, shown, sizeof shown), problem);
 	for (int i = 0; smtp_only[i] != NULL; i++)
 		if (member(g, smtp_only[i]) != NULL)
 			return bad(c, member(g, smtp_only[i]), what, "%s does "
@@ -659,7 +673,7 @@ static int load_smtp(struct ctx *c, const config_setting_t *g,
 {
 	const config_setting_t *s;
 	const char *problem;
-	char *tls = NULL, *ca = NULL;
+	char *tls = NULL, *ca = NULL, shown[300];
 	int implicit = 0, rc;
 
 	if ((rc = need_str(c, g, "smtp", what, &m->smtp)) != MQ_OK)
@@ -668,7 +682,7 @@ static int load_smtp(struct ctx *c, const config_setting_t *g,
 		return load_file(c, g, m, what);
 	if ((problem = url_problem(m->smtp, &implicit)) != NULL)
 		return bad(c, member(g, "smtp"), what, "smtp URL '%s' %s",
-		    m->smtp, problem);
+		    url_shown(m->smtp, shown, sizeof shown), problem);
 	if ((rc = get_str(c, g, "tls", what, implicit ? "tls" : "starttls",
 	    &tls)) != MQ_OK)
 		goto out;

@@ -481,6 +481,22 @@ static void test_addresses_and_urls(void **state)
 	    "needs a host name");
 	expect_err("smtp://smtp.example.com:587", "smtp://bob:pw@example.com",
 	    NULL, "must not hold credentials");
+	/* and never repeats them: cron would mail the password around */
+	static const char *const creds[] = { "smtp://bob:Secr3tPW@example.com",
+	    "smtp://bob:Secr3tPW@example.com:25/", "smtps://Secr3tPW@x.org",
+	    "smtp://bob:p/Secr3tPW@example.com", "smtp://bob:Secr3tPW@a@b.org",
+	    "smtpx://bob:Secr3tPW@example.com",
+	    "file://bob:Secr3tPW@localhost/x" };
+	for (size_t k = 0; k < sizeof creds / sizeof *creds; k++) {
+		struct mq_conf *conf = NULL;
+		struct mq_err err;
+
+		write_conf("smtp://smtp.example.com:587", creds[k]);
+		assert_int_equal(mq_conf_load(&conf, cpath, &err), MQ_PERM);
+		if (strstr(err.msg, "Secr3tPW") != NULL ||
+		    strstr(err.msg, "***@") == NULL)
+			fail_msg("password shown: %s", err.msg);
+	}
 	expect_err("smtp://smtp.example.com:587", "smtp://example.com:99999",
 	    NULL, "bad port number");
 	expect_err("smtp://smtp.example.com:587", "smtp://example.com:25x",
