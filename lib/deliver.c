@@ -256,6 +256,7 @@ static int conclude(struct mq_flight *f, const struct mq_smtp_result *res,
 	    f->camp->retry_attempts, &r.exhausted);
 	r.code = res->code;
 	r.reply = res->reply;
+	r.fingerprint = f->m.mb != NULL ? f->m.mb->fingerprint : NULL;
 	if (r.outcome == MQ_OUT_RETRY)
 		r.retry_at = r.now + f->camp->backoff[c->attempts - 1 < 32 ?
 		    c->attempts - 1 : 31];
