@@ -944,7 +944,7 @@ static const struct outcome_sql {
 
 /* After a send: the next step is planned, or the lead is done. */
 static int after_sent(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_result *r, struct mq_err *err)
+    const struct mq_result *r, struct mq_recorded *rec, struct mq_err *err)
 {
 	int rc;
 
@@ -952,6 +952,7 @@ static int after_sent(struct mq_db *db, const struct mq_claim *c,
 	    "last_error = NULL, rest_until = NULL, fail_count = 0, fail_conf "
 	    "= NULL WHERE id = ?1 AND failing_since IS NOT NULL", "I",
 	    c->mailbox_id);
+	rec->mailbox_back = rc == MQ_OK && sqlite3_changes(db->h) > 0;
 	if (rc != MQ_OK || r->followup_at == 0)
 		return rc != MQ_OK ? rc : mq_db_run(db, err, "UPDATE "
 		    "campaign_lead SET status = 'done', updated_at = ?3 WHERE "
@@ -993,9 +994,30 @@ static int after_bounce(struct mq_db *db, const struct mq_claim *c,
 	return rc;
 }
 
+/* The mailbox failed: it rests (see mailbox.h). */
+static int mailbox_failed(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_result *r, struct mq_recorded *rec, struct mq_err *err)
+{
+	sqlite3_int64 was = 1;
+	int rc;
+
+	rc = mq_db_get(db, err, &was, NULL, "SELECT failing_since IS NOT NULL "
+	    "FROM mailbox WHERE id = ?1", "I", c->mailbox_id);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE mailbox SET failing_since = "
+		    "coalesce(failing_since, ?2), last_error = ?3, fail_count = "
+		    "fail_count + 1, rest_until = ?2 + CASE fail_count WHEN 0 "
+		    "THEN ?5 WHEN 1 THEN ?6 ELSE ?7 END, fail_conf = ?4 "
+		    "WHERE id = ?1", "IIssiii", c->mailbox_id,
+		    (sqlite3_int64)r->now, r->reply, r->fingerprint,
+		    mq_mailbox_rest(1), mq_mailbox_rest(2), mq_mailbox_rest(3));
+	rec->mailbox_failed = rc == MQ_OK && !was;
+	return rc;
+}
+
 static int record_locked(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *o, const struct mq_result *r, int *stale,
-    struct mq_err *err)
+    const struct mq_owner *o, const struct mq_result *r,
+    struct mq_recorded *rec, struct mq_err *err)
 {
 	const struct outcome_sql *q = &outcomes[r->outcome];
 	const char *attempt = q->attempt;
@@ -1005,7 +1027,7 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 	rc = mq_db_run(db, err, q->queue, "IsIIIisI", c->queue_id, o->host,
 	    (sqlite3_int64)o->pid, (sqlite3_int64)o->start, now, r->code,
 	    r->reply, (sqlite3_int64)r->retry_at);
-	if (rc != MQ_OK || (*stale = sqlite3_changes(db->h) == 0))
+	if (rc != MQ_OK || (rec->stale = sqlite3_changes(db->h) == 0))
 		return rc;
 	if (r->outcome == MQ_OUT_FAILED && r->exhausted)
 		attempt = "temporary";      /* out of retries */
@@ -1022,17 +1044,11 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 		    "updated_at = ?4 WHERE campaign_id = ?1 AND lead_id = ?2",
 		    "IIsI", c->campaign, c->lead_id, q->lead, now);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_SENT)
-		rc = after_sent(db, c, r, err);
+		rc = after_sent(db, c, r, rec, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
 		rc = after_bounce(db, c, r, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_MAILBOX)
-		rc = mq_db_run(db, err, "UPDATE mailbox SET failing_since = "
-		    "coalesce(failing_since, ?2), last_error = ?3, fail_count = "
-		    "fail_count + 1, rest_until = ?2 + CASE fail_count WHEN 0 "
-		    "THEN ?5 WHEN 1 THEN ?6 ELSE ?7 END, fail_conf = ?4 "
-		    "WHERE id = ?1", "IIssiii", c->mailbox_id, now, r->reply,
-		    r->fingerprint, mq_mailbox_rest(1), mq_mailbox_rest(2),
-		    mq_mailbox_rest(3));
+		rc = mailbox_failed(db, c, r, rec, err);
 	/* the thread is the lead's from its first message that may have
 	 * reached them */
 	if (rc == MQ_OK && (r->outcome == MQ_OUT_SENT || r->outcome ==
@@ -1044,16 +1060,16 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 }
 
 int mq_db_record(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const struct mq_result *r, int *stale,
-    struct mq_err *err)
+    const struct mq_owner *owner, const struct mq_result *r,
+    struct mq_recorded *rec, struct mq_err *err)
 {
 	int rc;
 
-	*stale = 0;
+	memset(rec, 0, sizeof *rec);
 	if ((rc = mq_db_begin(db, err)) != MQ_OK)
 		return rc;
-	rc = record_locked(db, c, owner, r, stale, err);
-	if (rc == MQ_OK && !*stale)
+	rc = record_locked(db, c, owner, r, rec, err);
+	if (rc == MQ_OK && !rec->stale)
 		return mq_db_commit(db, err);
 	mq_db_rollback(db);
 	return rc;

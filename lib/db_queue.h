@@ -167,16 +167,23 @@ struct mq_result {
 	                                  NULL */
 };
 
+/* What recording an outcome did beyond the message. */
+struct mq_recorded {
+	int stale;          /* the claim was no longer ours (someone reclaimed
+	                       it): nothing changed */
+	int mailbox_failed; /* the mailbox was not failing and now is */
+	int mailbox_back;   /* the mailbox was failing and works again */
+};
+
 /* Records the outcome of claim c in one transaction, guarded by the claim
- * still being ours. *stale = 1 if it was not (someone reclaimed it): then
- * nothing changes. MQ_OUT_MAILBOX also marks the mailbox failing with the
- * reply (never a secret) and sets it resting (mailbox.h), under the
- * fingerprint r->fingerprint; MQ_OUT_SENT clears that mark. A message
- * that reached the lead (sent, unknown, bounced) fixes the mailbox of the
- * lead's thread if it had none. */
+ * still being ours, and says what it did in *rec. MQ_OUT_MAILBOX also
+ * marks the mailbox failing with the reply (never a secret) and sets it
+ * resting (mailbox.h), under the fingerprint r->fingerprint; MQ_OUT_SENT
+ * clears that mark. A message that reached the lead (sent, unknown,
+ * bounced) fixes the mailbox of the lead's thread if it had none. */
 int mq_db_record(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const struct mq_result *r, int *stale,
-    struct mq_err *err);
+    const struct mq_owner *owner, const struct mq_result *r,
+    struct mq_recorded *rec, struct mq_err *err);
 
 enum mq_db_reply {
 	MQ_DB_REPLY_MARKED,   /* now replied; pending follow-ups cancelled */

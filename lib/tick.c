@@ -22,7 +22,7 @@ struct run {
 	struct mq_tick_stats      *st;
 	struct mq_owner            owner;
 	struct mq_err             *err;
-	CURLSH                    *share;      /* connections kept for reuse */
+	CURLSH                    *share;      /* the run's DNS cache */
 	pthread_mutex_t            locks[CURL_LOCK_DATA_LAST];
 	struct flight {
 		struct mq_flight                *f;
@@ -61,11 +61,11 @@ static void count(struct run *r, const struct mq_db_run_campaign *c,
 	/* a mailbox's first failure is told (cron mails it), its later
 	 * ones only with -v, and so is its recovery */
 	if (d->outcome == MQ_OUT_MAILBOX) {
-		mq_log(cl->mb_failing ? MQ_LOG_INFO : MQ_LOG_WARN, "campaign "
-		    "%s: mailbox %s: %s%s", c->name, cl->mailbox, d->reply,
-		    cl->mb_failing ? " (still failing; resting)" : "; it rests "
-		    "and is tried again later (see mailq-stats)");
-	} else if (d->outcome == MQ_OUT_SENT && cl->mb_failing) {
+		mq_log(d->rec.mailbox_failed ? MQ_LOG_WARN : MQ_LOG_INFO,
+		    "campaign %s: mailbox %s: %s%s", c->name, cl->mailbox,
+		    d->reply, d->rec.mailbox_failed ? "; it rests and is tried "
+		    "again later (see mailq-stats)" : " (still failing)");
+	} else if (d->rec.mailbox_back) {
 		mq_log(MQ_LOG_INFO, "campaign %s: mailbox %s works again",
 		    c->name, cl->mailbox);
 	} else if (d->outcome == MQ_OUT_UNKNOWN) {
@@ -73,7 +73,7 @@ static void count(struct run *r, const struct mq_db_run_campaign *c,
 		    "delivered (%s); marked unknown, not resent", c->name,
 		    cl->email, cl->step, d->reply);
 	}
-	if (d->stale)
+	if (d->rec.stale)
 		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d: claim was taken "
 		    "over meanwhile; outcome not recorded", c->name, cl->email,
 		    cl->step);
@@ -331,8 +331,9 @@ static void share_unlock(CURL *h, curl_lock_data data, void *p)
 	pthread_mutex_unlock(&r->locks[data]);
 }
 
-/* One connection cache for every transfer of the run, shared by its
- * threads. */
+/* One DNS cache for every transfer of the run, shared by its threads.
+ * (Connections are not kept: each message's session closes with it, see
+ * smtp.c.) */
 static int share_init(struct run *r)
 {
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -342,7 +343,6 @@ static int share_init(struct run *r)
 	curl_share_setopt(r->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(r->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(r->share, CURLSHOPT_USERDATA, r);
-	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	return MQ_OK;
 }
@@ -462,7 +462,7 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
 		if ((rc = share_init(&r)) != MQ_OK)
 			return rc;
 		rc = loop(&r);
-		curl_share_cleanup(r.share);    /* closes kept connections */
+		curl_share_cleanup(r.share);
 		pool_close(&r);
 		return rc;
 	}

@@ -194,11 +194,11 @@ static void record(struct fx *f, const struct mq_claim *c,
 {
 	struct mq_result r = { outcome, 250, "reply", now, now, 0, exhausted, NULL };
 	struct mq_err err;
-	int stale;
+	struct mq_recorded rec;
 
-	if (mq_db_record(f->db, c, &f->owner, &r, &stale, &err) != MQ_OK)
+	if (mq_db_record(f->db, c, &f->owner, &r, &rec, &err) != MQ_OK)
 		fail_msg("record: %s", err.msg);
-	assert_false(stale);
+	assert_false(rec.stale);
 }
 
 /* Every claim in flight goes to `to`, as mailq-reclaim would move it. */
