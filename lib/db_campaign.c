@@ -1,4 +1,5 @@
 /* Campaign rows, counts and status changes: see db_campaign.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -176,6 +177,47 @@ int mq_db_campaign_mailboxes(struct mq_db *db, sqlite3_int64 id,
 	    "NULL THEN ' failing: ' || coalesce(m.last_error, '?') ELSE '' END "
 	    "FROM campaign_mailbox cm JOIN mailbox m ON m.id = cm.mailbox_id "
 	    "WHERE cm.campaign_id = ?1 ORDER BY cm.position", id, names, n, err);
+}
+
+int mq_db_campaign_waiting(struct mq_db *db, sqlite3_int64 id,
+    struct mq_db_waiting **out, int *n, struct mq_err *err)
+{
+	static const char sql[] = "SELECT m.name, count(*), CASE WHEN "
+	    "m.retired THEN 'retired' WHEN NOT m.enabled THEN 'disabled' ELSE "
+	    "'not one of the campaign''s mailboxes' END FROM queue q JOIN "
+	    "campaign_lead cl ON cl.campaign_id = q.campaign_id AND "
+	    "cl.lead_id = q.lead_id JOIN mailbox m ON m.id = cl.mailbox_id "
+	    "WHERE q.campaign_id = ?1 AND q.status = 'pending' AND (m.retired "
+	    "OR NOT m.enabled OR NOT EXISTS (SELECT 1 FROM campaign_mailbox cm "
+	    "WHERE cm.campaign_id = ?1 AND cm.mailbox_id = m.id)) GROUP BY "
+	    "m.id ORDER BY m.name";
+	struct mq_db_waiting *v = NULL, *more;
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "I", id);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((more = realloc(v, (*n + 1) * sizeof *v)) == NULL)
+			break;
+		v = more;
+		snprintf(v[*n].mailbox, sizeof v[*n].mailbox, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		v[*n].n = sqlite3_column_int(st, 1);
+		snprintf(v[*n].why, sizeof v[*n].why, "%s",
+		    (const char *)sqlite3_column_text(st, 2));
+		(*n)++;
+	}
+	if (sr == SQLITE_ROW)
+		rc = mq_err_perm(err, EX_OSERR, "out of memory");
+	else if (sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "read waiting threads", err);
+	mq_db_release(db, st);
+	*out = v;
+	return rc;
 }
 
 int mq_db_campaign_steps(struct mq_db *db, sqlite3_int64 id, char ***out,

@@ -91,6 +91,17 @@ int mq_db_campaign_mailboxes(struct mq_db *db, sqlite3_int64 id,
 int mq_db_campaign_steps(struct mq_db *db, sqlite3_int64 id, char ***lines,
     int *n, struct mq_err *err);
 
+/* The campaign's pending messages whose thread's mailbox may not send
+ * for it (removed from the campaign, disabled, retired), by mailbox;
+ * *out is malloc'd (free it). */
+struct mq_db_waiting {
+	char mailbox[64];
+	int  n;
+	char why[48];      /* "disabled", "retired", "not one of the ..." */
+};
+int mq_db_campaign_waiting(struct mq_db *db, sqlite3_int64 id,
+    struct mq_db_waiting **out, int *n, struct mq_err *err);
+
 /* Moves the threads of campaign id whose mailbox is called from, and that
  * still have messages to come, to the mailbox called to, inside the
  * caller's transaction; *moved gets their number. MQ_PERM with

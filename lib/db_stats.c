@@ -197,6 +197,8 @@ static void read_mailbox(sqlite3_stmt *st, void *p)
 	m->retired = sqlite3_column_int(st, 7);
 	m->failing_since = sqlite3_column_int64(st, 8);
 	m->sent = sqlite3_column_int(st, 9);
+	m->rest_until = sqlite3_column_int64(st, 10);
+	m->failures = sqlite3_column_int(st, 11);
 }
 
 int mq_db_stats_mailboxes(struct mq_db *db, struct mq_db_stats_mailbox **out,
@@ -205,7 +207,8 @@ int mq_db_stats_mailboxes(struct mq_db *db, struct mq_db_stats_mailbox **out,
 	return rows(db, "SELECT m.id, m.name, s.name, m.address, "
 	    "m.last_error, m.daily_limit, m.enabled, m.retired, "
 	    "coalesce(m.failing_since, 0), (SELECT count(*) FROM send_log l "
-	    "WHERE l.mailbox_id = m.id AND l.status = 'sent') FROM mailbox m "
+	    "WHERE l.mailbox_id = m.id AND l.status = 'sent'), "
+	    "coalesce(m.rest_until, 0), m.fail_count FROM mailbox m "
 	    "JOIN sender s ON s.id = m.sender_id ORDER BY m.retired, m.name",
 	    0, 0, sizeof **out, read_mailbox, (void **)out, n, err);
 }

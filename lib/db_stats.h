@@ -53,6 +53,8 @@ struct mq_db_stats_mailbox {
 	char          last_error[256];     /* "" when none */
 	int           daily_limit, enabled, retired;
 	time_t        failing_since;       /* 0 when not failing */
+	time_t        rest_until;          /* failing: tried again then */
+	int           failures;            /* failures in a row */
 	int           sent;                /* messages sent, ever */
 };
 

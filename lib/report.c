@@ -162,6 +162,22 @@ static void print_window(FILE *out, const struct mq_db_campaign *c,
 	}
 }
 
+/* Threads whose mailbox may no longer send for the campaign: they wait
+ * until the operator reassigns them. */
+static void print_waiting(struct mq_db *db, sqlite3_int64 id, FILE *out)
+{
+	struct mq_db_waiting *w;
+	int n;
+
+	if (mq_db_campaign_waiting(db, id, &w, &n, NULL) != MQ_OK)
+		return;
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%-11swaiting for mailbox %s: %d (%s; see "
+		    "reassign)\n", i == 0 ? "threads" : "", w[i].mailbox,
+		    w[i].n, w[i].why);
+	free(w);
+}
+
 static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
     const struct mq_db_campaign_counts *k, time_t now, FILE *out)
 {
@@ -184,6 +200,7 @@ static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
 		print_list(out, "mailboxes", v, n);
 	if (mq_db_campaign_steps(db, c->id, &v, &n, NULL) == MQ_OK)
 		print_list(out, "steps", v, n);
+	print_waiting(db, c->id, out);
 	fprintf(out, "%-11s%d\n", "leads", k->leads);
 	print_counts(out, "", k->lead, mq_db_lead_states, MQ_LEAD_N);
 	print_counts(out, "messages", k->msg, mq_db_msg_states, MQ_MSG_N);

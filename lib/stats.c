@@ -120,6 +120,9 @@ static int campaign_figures(struct mq_db *db, struct mq_stats_campaign *sc,
 	if (rc == MQ_OK)
 		rc = mq_db_stats_today(db, MQ_DB_STATS_CAMPAIGN, sc->c.id, day0,
 		    &sc->today, err);
+	if (rc == MQ_OK)
+		rc = mq_db_campaign_waiting(db, sc->c.id, &sc->waiting,
+		    &sc->n_waiting, err);
 	if (rc != MQ_OK)
 		mq_err_prefix(err, "campaign %s", sc->c.name);
 	return rc;
@@ -293,6 +296,7 @@ int mq_stats_collect(struct mq_db *db, const struct mq_stats_req *req,
 
 	memset(st, 0, sizeof *st);
 	st->now = req->now;
+	st->timezone = req->timezone;
 	st->stuck_after = req->stuck_after;
 	if ((rc = mq_db_stats_begin(db, err)) != MQ_OK)
 		return rc;
@@ -309,8 +313,10 @@ int mq_stats_collect(struct mq_db *db, const struct mq_stats_req *req,
 
 void mq_stats_free(struct mq_stats *st)
 {
-	for (int i = 0; i < st->n_campaigns; i++)
+	for (int i = 0; i < st->n_campaigns; i++) {
 		mq_db_campaign_free(&st->campaigns[i].c);
+		free(st->campaigns[i].waiting);
+	}
 	free(st->campaigns);
 	free(st->mailboxes);
 	free(st->senders);

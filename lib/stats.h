@@ -27,6 +27,9 @@ struct mq_stats_campaign {
 	char                      window[96]; /* "open", "closed until Mon
 	                                         09:00", "holiday: ..." */
 	double                    progress;   /* % of leads finished */
+	struct mq_db_waiting     *waiting;    /* threads waiting for a mailbox
+	                                         that may not send for it */
+	int                       n_waiting;
 };
 
 struct mq_stats_mailbox {
@@ -67,6 +70,7 @@ struct mq_stats_health {
 
 struct mq_stats {
 	time_t                    now;
+	const char               *timezone;   /* the request's (not owned) */
 	int                       stuck_after;
 	struct mq_stats_campaign *campaigns;
 	int                       n_campaigns;

@@ -235,13 +235,26 @@ static const char *mailbox_state(const struct mq_db_stats_mailbox *m)
 	    m->failing_since ? "failing" : "ok";
 }
 
+/* When a failing mailbox is tried again: "-" when it is not failing. */
+static const char *next_try(const struct mq_db_stats_mailbox *m, time_t now,
+    const char *tz, char *buf, size_t len)
+{
+	if (!m->failing_since || m->retired || !m->enabled)
+		return "-";
+	if (m->rest_until <= now)
+		return "now";
+	mq_sched_format(tz, m->rest_until, m->rest_until - now < 43200 ?
+	    "%H:%M" : "%a %H:%M", buf, len, NULL);
+	return buf;
+}
+
 static void mailbox_table(const struct mq_stats *st, FILE *out)
 {
-	struct tab t = { .ncol = 7, .align = "lllrrll" };
-	char today[32], sent[32], err[256];
+	struct tab t = { .ncol = 8, .align = "lllrrlll" };
+	char today[32], sent[32], err[256], at[32];
 
 	tab_row(&t, "MAILBOX", "SENDER", "ADDRESS", "TODAY", "SENT", "STATE",
-	    "LAST ERROR");
+	    "NEXT TRY", "LAST ERROR");
 	for (int i = 0; i < st->n_mailboxes; i++) {
 		const struct mq_stats_mailbox *m = &st->mailboxes[i];
 
@@ -250,7 +263,8 @@ static void mailbox_table(const struct mq_stats *st, FILE *out)
 		mq_stats_fmt_fit(*m->m.last_error ? m->m.last_error : "-", 50,
 		    err, sizeof err);
 		tab_row(&t, m->m.name, m->m.sender, m->m.address, today,
-		    num(sent, sizeof sent, m->m.sent), mailbox_state(&m->m), err);
+		    num(sent, sizeof sent, m->m.sent), mailbox_state(&m->m),
+		    next_try(&m->m, st->now, st->timezone, at, sizeof at), err);
 	}
 	tab_print(&t, out);
 }
@@ -557,6 +571,10 @@ static void json_campaign(struct js *j, const struct mq_stats_campaign *sc)
 	js_close(j, '}');
 	js_key(j, "progress");
 	fprintf(j->f, "%.1f", sc->progress);
+	js_open(j, "waiting_for_mailbox", '{');
+	for (int i = 0; i < sc->n_waiting; i++)
+		js_int(j, sc->waiting[i].mailbox, sc->waiting[i].n);
+	js_close(j, '}');
 	js_close(j, '}');
 }
 
@@ -571,6 +589,8 @@ static void json_mailbox(struct js *j, const struct mq_stats_mailbox *m)
 	js_bool(j, "failing", m->m.failing_since != 0);
 	js_time(j, "failing_since", m->m.failing_since);
 	js_str(j, "last_error", m->m.last_error);
+	js_time(j, "rest_until", m->m.failing_since ? m->m.rest_until : 0);
+	js_int(j, "failures", m->m.failures);
 	js_int(j, "daily_limit", m->m.daily_limit);
 	js_int(j, "sent_today", m->today);
 	js_int(j, "sent", m->m.sent);
