@@ -124,9 +124,11 @@ sed 's/^    delay = 0;/    delay = 5;/' "$K/mailq.conf" > "$K/changed.conf"
 # the same without campaign q4 (lines 21 to 62), which has history
 { sed -n 1,20p "$K/mailq.conf"; sed -n '63,$p' "$K/mailq.conf"; } > "$K/noq4.conf"
 printf 'email,first_name,company\nnew@example.com,Nina,Nowak Sp\n' > "$K/new.csv"
-mkdir "$K/d.csv" "$K/outdir"
-chmod 644 "$K"/*.conf "$K"/*.csv "$K"/b.*
+mkdir "$K/d.csv" "$K/outdir" "$K/rodir"
+printf 'mailq_stats_timestamp_seconds 0\n' > "$K/rodir/x.prom"
+chmod 644 "$K"/*.conf "$K"/*.csv "$K"/b.* "$K/rodir/x.prom"
 chmod 755 "$K/d.csv" "$K/outdir"
+chmod 555 "$K/rodir"      # not writable by nobody, nor by the owner
 
 # ----------------------------------------------------- the database states
 B=$T/build
@@ -211,7 +213,7 @@ chmod -R a+rX "$S"
 # ------------------------------------------------------------- the runner
 N=0 NFAIL=0 FAILED=""
 declare -A GROUPN GROUPT CASE_G CASE_NAME CASE_SRC CASE_WANT CASE_PAT CASE_W \
-    CASE_REF CASE_OPAT CASE_NOTE CASE_DIR CASE_SMTP CASE_STATE CASE_LOCK
+    CASE_REF CASE_OPAT CASE_NOTE CASE_KEEP CASE_DIR CASE_SMTP CASE_STATE CASE_LOCK
 PENDING="" RUNS=""
 FULL=""         # a small filesystem for the disk-full cases, when root
 
@@ -232,10 +234,11 @@ clock() {
 #   -i FILE      standard input (default /dev/null)
 #   -w           the command may change the database
 #   -o REF       stdout, with the case's directory as DIR, must equal REF
+#   -u FILE      FILE must be as the kit has it
 #   -O PATTERN   stdout must match PATTERN
 #   -t NOTE      why the case may fail: "issue 11 fix" or "defect: ..."
 case_() {
-	local write=0 in=/dev/null ref="" opat="" note="" files=""
+	local write=0 in=/dev/null ref="" opat="" note="" files="" keep=""
 	while :; do
 		case $1 in
 		-f) files="$files $2"; shift 2 ;;
@@ -243,6 +246,7 @@ case_() {
 		-w) write=1; shift ;;
 		-o) ref=$2; shift 2 ;;
 		-O) opat=$2; shift 2 ;;
+		-u) keep=$2; shift 2 ;;
 		-t) note=$2; shift 2 ;;
 		*) break ;;
 		esac
@@ -261,7 +265,7 @@ case_() {
 	fi
 	CASE_G[$N]=$group CASE_NAME[$N]=$name CASE_SRC[$N]=$src
 	CASE_WANT[$N]=$want CASE_PAT[$N]=$pat CASE_W[$N]=$write
-	CASE_REF[$N]=$ref CASE_OPAT[$N]=$opat CASE_NOTE[$N]=$note
+	CASE_REF[$N]=$ref CASE_OPAT[$N]=$opat CASE_NOTE[$N]=$note CASE_KEEP[$N]=$keep
 	CASE_DIR[$N]=$d CASE_STATE[$N]=$state
 	received; CASE_SMTP[$N]=$RECEIVED
 	mkdir -p "$d"
@@ -360,12 +364,15 @@ case_check() {
 		db_changes "${CASE_SRC[$n]}" "$d"
 		[ -z "$CHANGES" ] || why="${why:+$why; }database: $CHANGES"
 	fi
+	if [ -n "${CASE_KEEP[$n]}" ] && ! cmp -s "$K/${CASE_KEEP[$n]}" "$d/${CASE_KEEP[$n]}"; then
+		why="${why:+$why; }${CASE_KEEP[$n]} changed"
+	fi
 	received
 	[ "$RECEIVED" = "${CASE_SMTP[$n]}" ] ||
 	    why="${why:+$why; }the server received $((RECEIVED - CASE_SMTP[$n])) messages"
 	case ${CASE_STATE[$n]} in
 	locked) kill "${CASE_LOCK[$n]}" 2>/dev/null; wait "${CASE_LOCK[$n]}" 2>/dev/null ;;
-	readonly) [ -n "$NOBODY" ] || chmod 755 "$d" ;;
+	readonly) [ -n "$NOBODY" ] || chmod -R u+w "$d" ;;
 	full) rm -f "$FULL/filler" ;;
 	esac
 	if [ -z "$why" ]; then
@@ -448,6 +455,11 @@ arg 66 "nothing\.conf: cannot read"            mailq-stats -c nothing.conf
 case_ -t "issue 11 fix" args "mailq-stats --prometheus -o /nonexistent/dir/x.prom" \
     pristine 73 ": /nonexistent/dir/x\.prom: " \
     mailq-stats --prometheus -o /nonexistent/dir/x.prom
+# issue 11 fix: -o into a directory the user may not write (as nobody):
+# the error names the output file, which is left as it was
+case_ -t "issue 11 fix" -u rodir/x.prom args \
+    "mailq-stats --prometheus -o rodir/x.prom (a read-only directory)" \
+    readonly 73 "rodir/x\.prom: " mailq-stats --prometheus -o rodir/x.prom
 # the campaign's status, and what the database holds, decide
 case_ args "mailq-import q4 new.csv (q4 stopped)" stopped 65 \
     "campaign 'q4': is stopped" mailq-import q4 new.csv
@@ -690,7 +702,7 @@ done <<'TABLE'
 3!|invalid email address "broken"|CR line ends, bad row on line 3|email,first_name\rx@example.com,X\rbroken,Y\r
 TABLE
 label=$(printf '%060d' 0 | tr 0 b)
-printf 'email\nx@%s.%s.%s.%s.%s.com\n' $label $label $label $label $label > "$G/long.csv"
+printf 'email\nx@%s.%s.%s.%s.%s.com\n' "$label" "$label" "$label" "$label" "$label" > "$G/long.csv"
 case_ -f "$G/long.csv=t.csv" csv "an address of 310 characters" pristine 65 \
     "^t\.csv:2: invalid email address .*longer than 254 characters" \
     mailq-import --strict q4 t.csv
@@ -797,8 +809,13 @@ while IFS='|' read -r v; do
 	case $v in *!) note="issue 11 fix"; v=${v%!} ;; esac
 	for p in init import pause tick reclaim stats; do
 		cmd=cmd_$p
+		# defect: under the sanitizers mailq-init exits 1, not 64: it
+		# leaks the loaded config when it refuses MAILQ_NOW
+		pn=$note
+		[ $p = init ] && [ -z "$pn" ] &&
+		    pn="defect: mailq-init leaks its config when it refuses MAILQ_NOW (LeakSanitizer: exit 1)"
 		# shellcheck disable=SC2086
-		case_ ${note:+-t "$note"} env "MAILQ_NOW='$v' ${!cmd}" pristine 64 \
+		case_ ${pn:+-t "$pn"} env "MAILQ_NOW='$v' ${!cmd}" pristine 64 \
 		    "MAILQ_NOW" env "MAILQ_NOW=$v" ${!cmd}
 	done
 done <<'TABLE'
