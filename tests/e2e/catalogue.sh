@@ -25,6 +25,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
 smtpd_start
+trap '_smtpd_kill_all; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 unset MAILQ_CONFIG MAILQ_NOW TZ
 started=$SECONDS
 NOW=2026-11-24T10:00:00Z   # a Tuesday, 11:00 in Warsaw: q4's window is open
@@ -127,8 +128,7 @@ printf 'email,first_name,company\nnew@example.com,Nina,Nowak Sp\n' > "$K/new.csv
 mkdir "$K/d.csv" "$K/outdir" "$K/rodir"
 printf 'mailq_stats_timestamp_seconds 0\n' > "$K/rodir/x.prom"
 chmod 644 "$K"/*.conf "$K"/*.csv "$K"/b.* "$K/rodir/x.prom"
-chmod 755 "$K/d.csv" "$K/outdir"
-chmod 555 "$K/rodir"      # not writable by nobody, nor by the owner
+chmod 755 "$K/d.csv" "$K/outdir" "$K/rodir"
 
 # ----------------------------------------------------- the database states
 B=$T/build
@@ -235,10 +235,11 @@ clock() {
 #   -w           the command may change the database
 #   -o REF       stdout, with the case's directory as DIR, must equal REF
 #   -u FILE      FILE must be as the kit has it
+#   -x SHELL     run SHELL in the copy before the command
 #   -O PATTERN   stdout must match PATTERN
 #   -t NOTE      why the case may fail: "issue 11 fix" or "defect: ..."
 case_() {
-	local write=0 in=/dev/null ref="" opat="" note="" files="" keep=""
+	local write=0 in=/dev/null ref="" opat="" note="" files="" keep="" pre=""
 	while :; do
 		case $1 in
 		-f) files="$files $2"; shift 2 ;;
@@ -247,6 +248,7 @@ case_() {
 		-o) ref=$2; shift 2 ;;
 		-O) opat=$2; shift 2 ;;
 		-u) keep=$2; shift 2 ;;
+		-x) pre=$2; shift 2 ;;
 		-t) note=$2; shift 2 ;;
 		*) break ;;
 		esac
@@ -271,6 +273,7 @@ case_() {
 	mkdir -p "$d"
 	cp -pR "$K"/. "$src"/. "$d"/
 	for f in $files; do cp -p "${f%%=*}" "$d/${f#*=}"; done
+	[ -z "$pre" ] || (cd "$d" && eval "$pre") || fail "case $N: $pre failed"
 	case $state in
 	readonly)
 		# root ignores modes: the case runs as nobody, who may read
@@ -457,7 +460,7 @@ case_ -t "issue 11 fix" args "mailq-stats --prometheus -o /nonexistent/dir/x.pro
     mailq-stats --prometheus -o /nonexistent/dir/x.prom
 # issue 11 fix: -o into a directory the user may not write (as nobody):
 # the error names the output file, which is left as it was
-case_ -t "issue 11 fix" -u rodir/x.prom args \
+case_ -t "issue 11 fix" -u rodir/x.prom -x "chmod 555 rodir" args \
     "mailq-stats --prometheus -o rodir/x.prom (a read-only directory)" \
     readonly 73 "rodir/x\.prom: " mailq-stats --prometheus -o rodir/x.prom
 # the campaign's status, and what the database holds, decide
@@ -761,7 +764,7 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" &&
     mount -t tmpfs -o size=2m tmpfs "$T/full" 2>/dev/null; then
 	FULL=$T/full
 	chmod 755 "$FULL"
-	trap 'umount "$T/full" 2>/dev/null; _smtpd_kill_all; rm -rf "$T"' EXIT
+	trap 'umount "$T/full" 2>/dev/null; _smtpd_kill_all; rm -rf "$T"' EXIT   # as root
 else
 	echo "# catalogue: the disk-full cases are SKIPPED (they need root to mount a small tmpfs)"
 fi
