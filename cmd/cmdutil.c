@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
+#include "clock.h"
 #include "cmdutil.h"
 #include "log.h"
 
@@ -41,8 +42,16 @@ void cmd_option(struct cmd *cmd, int c, const char *arg)
 	}
 }
 
+/* MAILQ_NOW is read here, once, so that a bad one stops every program
+ * before it has looked at anything else. */
 void cmd_ready(struct cmd *cmd)
 {
+	struct mq_err err;
+	time_t now;
+	int rc;
+
+	if ((rc = mq_clock_now(&now, &err)) != MQ_OK)
+		exit(cmd_fail(cmd, rc, &err));
 	if (cmd->config == NULL)
 		cmd->config = mq_conf_default_path();
 	mq_log_init(cmd->prog, cmd->level, 0);

@@ -28,12 +28,21 @@ static const char help[] =
 
 enum { OPT_STRICT = 256, OPT_SUPPRESS, OPT_REASON };
 
+struct how {
+	const struct cmd *cmd;
+	int               strict;
+};
+
 static void note(void *arg, const char *file, long line,
     enum mq_import_kind kind, const char *text)
 {
-	const struct cmd *cmd = arg;
+	const struct how *how = arg;
+	const struct cmd *cmd = how->cmd;
 
-	if (kind == MQ_IMPORT_REJECTED)
+	if (kind == MQ_IMPORT_LACKING)
+		fprintf(stderr, "%s: %s: %s%s\n", cmd->prog, file,
+		    how->strict ? "" : "warning: ", text);
+	else if (kind == MQ_IMPORT_REJECTED)
 		fprintf(stderr, "%s:%ld: %s\n", file, line, text);
 	else if (cmd->level >= MQ_LOG_INFO)
 		printf("%s:%ld: %s\n", file, line, text);
@@ -68,6 +77,7 @@ int main(int argc, char **argv)
 	struct mq_db *db;
 	struct mq_err err;
 	struct cmd cmd;
+	struct how how = { &cmd, 0 };
 	int rc, c, suppress = 0;
 
 	cmd_init(&cmd, "mailq-import", help);
@@ -93,7 +103,8 @@ int main(int argc, char **argv)
 	opts.campaign = suppress ? NULL : argv[optind];
 	opts.path = argv[argc - 1];
 	opts.note = note;
-	opts.note_arg = &cmd;
+	how.strict = opts.strict;
+	opts.note_arg = &how;
 
 	conf = cmd_conf(&cmd);
 	db = cmd_db(&cmd, conf, MQ_DB_RW);
@@ -105,5 +116,6 @@ int main(int argc, char **argv)
 		return cmd_fail(&cmd, rc, &err);
 	if (cmd.level > MQ_LOG_ERR)
 		summary(opts.campaign, &st);
-	return st.rejected > 0 ? EX_DATAERR : EX_OK;
+	return st.rejected > 0 || (st.lacking && opts.strict) ? EX_DATAERR :
+	    EX_OK;
 }

@@ -101,26 +101,36 @@ static void lacking(char *buf, size_t size, const char *field, int count,
 		snprintf(buf + n, size - n, " and %d more", count - 10);
 }
 
+int mq_campaign_lacking(struct mq_db *db, sqlite3_int64 id, char *buf,
+    size_t size, struct mq_err *err)
+{
+	static char emails[10][320];
+	struct fields f = { .n = 0 };
+	int count, rc;
+
+	buf[0] = '\0';
+	if ((rc = mq_db_templates(db, id, collect, &f, err)) != MQ_OK)
+		return rc;
+	for (int i = 0; i < f.n; i++) {
+		rc = mq_db_lacking(db, id, f.name[i], emails, 10, &count, err);
+		if (rc != MQ_OK)
+			return rc;
+		if (count > 0)
+			lacking(buf, size, f.name[i], count, emails);
+	}
+	return MQ_OK;
+}
+
 /* A template field without a fallback that some lead lacks would be a
  * hole at send time: refuse now, saying which field and which leads. */
 static int templates_ok(struct mq_db *db, const struct mq_db_campaign *c,
     struct mq_err *err)
 {
-	static char emails[10][320];
-	struct fields f = { .n = 0 };
-	char buf[900] = "";
-	int count, rc;
+	char buf[900];
+	int rc;
 
-	if ((rc = mq_db_templates(db, c->id, collect, &f, err)) != MQ_OK)
+	if ((rc = mq_campaign_lacking(db, c->id, buf, sizeof buf, err)) != MQ_OK)
 		return rc;
-	for (int i = 0; i < f.n; i++) {
-		rc = mq_db_lacking(db, c->id, f.name[i], emails, 10, &count,
-		    err);
-		if (rc != MQ_OK)
-			return rc;
-		if (count > 0)
-			lacking(buf, sizeof buf, f.name[i], count, emails);
-	}
 	if (buf[0] != '\0')
 		return mq_err_perm(err, EX_DATAERR, "campaign '%s': the "
 		    "templates use fields (without a fallback) that leads lack: "

@@ -43,6 +43,14 @@ int mq_campaign_control(struct mq_db *db, const char *name,
     enum mq_campaign_action action, time_t now,
     struct mq_campaign_result *res, struct mq_err *err);
 
+/* Which leads of campaign id still to write to lack a field its templates
+ * use without a fallback: "3 leads without 'company': a@x.pl, ...; ..."
+ * into buf (cut to size), or "" when none does. Reads only, inside the
+ * caller's transaction if one is open. MQ_TEMP/MQ_PERM on a database
+ * error. */
+int mq_campaign_lacking(struct mq_db *db, sqlite3_int64 id, char *buf,
+    size_t size, struct mq_err *err);
+
 struct mq_replied_opts {
 	const char *const *emails;   /* addresses; "-" reads them from in */
 	int                n;

@@ -24,17 +24,31 @@ static int digits(const char *s, int n, int *out)
 	return 0;
 }
 
+/* The clock's range: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, so
+ * that milliseconds and every date mailq works out stay representable. */
+#define MQ_CLOCK_MAX 253402300799LL
+
 static int parse_epoch(const char *s, time_t *t)
 {
 	char *end;
 	long long v;
 
+	if (!isdigit((unsigned char)*s))
+		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0)
+	if (errno != 0 || *end != '\0' || v > MQ_CLOCK_MAX)
 		return -1;
 	*t = (time_t)v;
 	return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int n[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : n[m - 1];
 }
 
 /* Zone suffix: "", "Z", "+HH:MM", "+HHMM", "-HH". Offset in seconds east. */
@@ -79,8 +93,9 @@ static int parse_iso(const char *s, time_t *t)
 			return -1;
 		s += 3;
 	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60 || parse_zone(s, &off) < 0)
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 ||
+	    parse_zone(s, &off) < 0)
 		return -1;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -89,7 +104,7 @@ static int parse_iso(const char *s, time_t *t)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	*t = timegm(&tm) - off;
-	return 0;
+	return *t < 0 || (long long)*t > MQ_CLOCK_MAX ? -1 : 0;
 }
 
 int mq_clock_parse(const char *s, time_t *t, struct mq_err *err)
@@ -97,8 +112,8 @@ int mq_clock_parse(const char *s, time_t *t, struct mq_err *err)
 	if (parse_epoch(s, t) == 0 || parse_iso(s, t) == 0)
 		return MQ_OK;
 	return mq_err_perm(err, EX_USAGE,
-	    "MAILQ_NOW: '%s' is neither epoch seconds nor ISO 8601 "
-	    "(2026-11-24T10:00:00Z)", s);
+	    "MAILQ_NOW: '%.100s' is not a time from 1970-01-01 to 9999-12-31 "
+	    "as epoch seconds or ISO 8601 (2026-11-24T10:00:00Z)", s);
 }
 
 /* MAILQ_NOW sets the clock once; from there it runs on with the real

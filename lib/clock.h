@@ -19,8 +19,9 @@ int mq_clock_now(time_t *now, struct mq_err *err);
 /* The same clock in milliseconds since the epoch. */
 int mq_clock_now_ms(long long *now, struct mq_err *err);
 
-/* Parses epoch seconds or ISO 8601 as above into *t. MQ_PERM (EX_USAGE) on
- * anything else. */
+/* Parses epoch seconds or ISO 8601 as above into *t: a real calendar date
+ * and time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (epoch
+ * 0 to 253402300799). MQ_PERM (EX_USAGE) on anything else. */
 int mq_clock_parse(const char *s, time_t *t, struct mq_err *err);
 
 /* Writes t as "2026-11-24T09:00:00Z" into buf (at least 21 bytes). */

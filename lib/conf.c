@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "sched.h"
+#include "tmpl.h"
 
 #define MAX_TEMPLATE (1024 * 1024)     /* bytes of one template file */
 #define MAX_SECRET   4096              /* bytes of one password file */
@@ -574,6 +575,19 @@ static int load_sender(struct ctx *c, const config_setting_t *g, int i)
 }
 
 /* smtp[s]://host[:port][/ehlo-name], no credentials in the URL. */
+/* u for a message: whatever stands before its last '@' (after the
+ * scheme) may be a password, and is shown as "***". */
+static const char *url_shown(const char *u, char *buf, size_t size)
+{
+	const char *at = strrchr(u, '@'), *from = strstr(u, "://");
+
+	if (at == NULL)
+		return u;
+	from = from != NULL && from < at ? from + 3 : u;
+	snprintf(buf, size, "%.*s***%s", (int)(from - u), u, at);
+	return buf;
+}
+
 static const char *url_problem(const char *u, int *implicit)
 {
 	const char *p, *host;
@@ -586,7 +600,7 @@ static const char *url_problem(const char *u, int *implicit)
 		*implicit = 1, p = u + 8;
 	else
 		return "must start with smtp://, smtps:// or file:///";
-	if (memchr(p, '@', strcspn(p, "/")) != NULL)
+	if (strchr(p, '@') != NULL)
 		return "must not hold credentials: use username and password";
 	host = p;
 	if (*p == '[') {
@@ -640,10 +654,11 @@ static int load_file(struct ctx *c, const config_setting_t *g,
 	static const char *const smtp_only[] = { "tls", "verify", "ca_file",
 	    "username", "password", "password_file", NULL };
 	const char *problem;
+	char shown[300];
 
 	if ((problem = file_problem(m->smtp)) != NULL)
 		return bad(c, member(g, "smtp"), what, "smtp URL '%s' %s",
-		    m->smtp, problem);
+		    url_shown(m->smtp, shown, sizeof shown), problem);
 	for (int i = 0; smtp_only[i] != NULL; i++)
 		if (member(g, smtp_only[i]) != NULL)
 			return bad(c, member(g, smtp_only[i]), what, "%s does "
@@ -658,7 +673,7 @@ static int load_smtp(struct ctx *c, const config_setting_t *g,
 {
 	const config_setting_t *s;
 	const char *problem;
-	char *tls = NULL, *ca = NULL;
+	char *tls = NULL, *ca = NULL, shown[300];
 	int implicit = 0, rc;
 
 	if ((rc = need_str(c, g, "smtp", what, &m->smtp)) != MQ_OK)
@@ -667,7 +682,7 @@ static int load_smtp(struct ctx *c, const config_setting_t *g,
 		return load_file(c, g, m, what);
 	if ((problem = url_problem(m->smtp, &implicit)) != NULL)
 		return bad(c, member(g, "smtp"), what, "smtp URL '%s' %s",
-		    m->smtp, problem);
+		    url_shown(m->smtp, shown, sizeof shown), problem);
 	if ((rc = get_str(c, g, "tls", what, implicit ? "tls" : "starttls",
 	    &tls)) != MQ_OK)
 		goto out;
@@ -1092,6 +1107,20 @@ static int load_rotation(struct ctx *c, const config_setting_t *g,
 	return MQ_OK;
 }
 
+/* A template that would fail at send time fails here, naming where it
+ * is: the setting's line, and the file's name for a *_file template. */
+static int check_tmpl(struct ctx *c, const config_setting_t *s,
+    const char *what, const char *key, const char *file, const char *tmpl)
+{
+	struct mq_err e;
+
+	if (mq_tmpl_check(tmpl, &e) == MQ_OK)
+		return MQ_OK;
+	if (file != NULL)
+		return bad(c, s, what, "%s %s: %s", key, file, e.msg);
+	return bad(c, s, what, "%s: %s", key, e.msg);
+}
+
 /* text = "..." or text_file = "...": one of them (or none if optional). */
 static int load_body(struct ctx *c, const config_setting_t *g,
     const char *key, const char *filekey, int required, const char *what,
@@ -1109,6 +1138,8 @@ static int load_body(struct ctx *c, const config_setting_t *g,
 		if ((rc = get_str(c, g, key, what, NULL, out)) == MQ_OK &&
 		    **out == '\0')
 			rc = bad(c, s, what, "%s is empty", key);
+		if (rc == MQ_OK)
+			rc = check_tmpl(c, s, what, key, NULL, *out);
 		return rc;
 	}
 	if (f == NULL)
@@ -1116,6 +1147,8 @@ static int load_body(struct ctx *c, const config_setting_t *g,
 		    filekey) : MQ_OK;
 	if ((rc = get_str(c, g, filekey, what, NULL, &file)) == MQ_OK)
 		rc = read_template(c, f, what, file, out);
+	if (rc == MQ_OK)
+		rc = check_tmpl(c, f, what, filekey, file, *out);
 	free(file);
 	return rc;
 }
@@ -1156,6 +1189,9 @@ static int load_variant(struct ctx *c, const config_setting_t *g,
 		return bad(c, member(g, "subject") ? member(g, "subject") : g,
 		    what, "subject must be non-empty, without line breaks or "
 		    "control characters");
+	if ((rc = check_tmpl(c, member(g, "subject") ? member(g, "subject") : g,
+	    what, "subject", NULL, v->subject)) != MQ_OK)
+		return rc;
 	if ((rc = load_body(c, g, "text", "text_file", 1, what,
 	    &v->text)) != MQ_OK)
 		return rc;

@@ -106,9 +106,11 @@ int mq_db_fail(struct mq_db *db, int rc, const char *what, struct mq_err *err)
 		return mq_err_perm(err, EX_IOERR, "%s: %s: I/O error (%s)",
 		    path, what, m);
 	case SQLITE_NOTADB:
-	case SQLITE_CORRUPT:
 		return mq_err_perm(err, EX_DATAERR,
 		    "%s: %s: not a mailq database (%s)", path, what, m);
+	case SQLITE_CORRUPT:
+		return mq_err_perm(err, EX_DATAERR,
+		    "%s: %s: the database is corrupt (%s)", path, what, m);
 	case SQLITE_CONSTRAINT:
 		return mq_err_perm(err, EX_DATAERR, "%s: %s: %s", path, what, m);
 	default:
@@ -264,25 +266,38 @@ static int user_version(struct mq_db *db, int *v, struct mq_err *err)
 	return rc == SQLITE_ROW ? MQ_OK : mq_db_fail(db, rc, "schema version", err);
 }
 
-static int count_tables(struct mq_db *db, int *n, struct mq_err *err)
+/* Whether the file is mailq's: *v is its schema version, and a file with
+ * tables is mailq's only if it has the queue's three (a file without any
+ * is an empty database, for mailq-init to fill). Reads only. */
+static int identify(struct mq_db *db, int *v, struct mq_err *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, n = 0, ours = 0;
 
-	if (mq_db_prepare(db, "SELECT count(*) FROM sqlite_schema", &st, err))
+	if ((rc = user_version(db, v, err)) != MQ_OK)
+		return rc;
+	if (mq_db_prepare(db, "SELECT count(*), count(*) FILTER (WHERE type = "
+	    "'table' AND name IN ('campaign', 'queue', 'send_log')) "
+	    "FROM sqlite_schema", &st, err))
 		return MQ_PERM;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int(st, 0);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_int(st, 0);
+		ours = sqlite3_column_int(st, 1);
+	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? MQ_OK : mq_db_fail(db, rc, "read schema", err);
+	if (rc != SQLITE_ROW)
+		return mq_db_fail(db, rc, "read schema", err);
+	if ((n > 0 || *v != 0) && ours != 3)
+		return mq_err_perm(err, EX_DATAERR, "%s: not a mailq database",
+		    db->path);
+	return MQ_OK;
 }
 
 static int check_version(struct mq_db *db, struct mq_err *err)
 {
 	int v = 0, rc;
 
-	if ((rc = user_version(db, &v, err)) != MQ_OK)
+	if ((rc = identify(db, &v, err)) != MQ_OK)
 		return rc;
 	if (v == mq_db_schema_version())
 		return MQ_OK;
@@ -350,9 +365,7 @@ static int set_pragmas(struct mq_db *db, enum mq_db_mode mode,
 	if (sqlite3_db_readonly(db->h, "main") == 1)
 		return mq_err_perm(err, EX_CANTCREAT,
 		    "%s: database is read-only", db->path);
-	/* a new database gets WAL once it holds the schema (mq_db_migrate),
-	 * so that a file that is not ours is never changed */
-	return mode == MQ_DB_CREATE ? MQ_OK : use_wal(db, err);
+	return MQ_OK;
 }
 
 int mq_db_open(struct mq_db **out, const char *path, enum mq_db_mode mode,
@@ -380,9 +393,14 @@ int mq_db_open(struct mq_db **out, const char *path, enum mq_db_mode mode,
 			err->ex = EX_CANTCREAT;
 		goto fail;
 	}
+	/* Nothing is written before the file is known to be mailq's: WAL
+	 * comes after the check (and for a new database, once it holds the
+	 * schema: mq_db_migrate). */
 	if ((rc = set_pragmas(db, mode, err)) != MQ_OK)
 		goto fail;
 	if (mode != MQ_DB_CREATE && (rc = check_version(db, err)) != MQ_OK)
+		goto fail;
+	if (mode == MQ_DB_RW && (rc = use_wal(db, err)) != MQ_OK)
 		goto fail;
 	*out = db;
 	return MQ_OK;
@@ -463,20 +481,14 @@ void mq_db_rollback(struct mq_db *db)
 static int migrate_locked(struct mq_db *db, int *from, int *to,
     struct mq_err *err)
 {
-	int v = 0, n = 0, rc;
+	int v = 0, rc;
 
-	if ((rc = user_version(db, &v, err)) != MQ_OK)
+	if ((rc = identify(db, &v, err)) != MQ_OK)
 		return rc;
 	*from = v;
 	if (v > mq_db_schema_version())
 		return check_version(db, err);
 	if (v == 0) {
-		if ((rc = count_tables(db, &n, err)) != MQ_OK)
-			return rc;
-		if (n > 0)
-			return mq_err_perm(err, EX_DATAERR,
-			    "%s: has tables but no mailq schema version; "
-			    "not a mailq database", db->path);
 		if ((rc = mq_db_exec(db, mq_schema_sql, err)) != MQ_OK)
 			return rc;
 		v = 1;      /* schema.sql is version 1: then every upgrade */

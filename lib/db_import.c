@@ -38,6 +38,11 @@ struct mq_db_import {
 	sqlite3_stmt  *st[N_ST];
 };
 
+sqlite3_int64 mq_db_import_campaign(const struct mq_db_import *imp)
+{
+	return imp->campaign;
+}
+
 /* Runs st with the bound values to completion; MQ_OK on SQLITE_DONE. */
 static int run(struct mq_db_import *imp, sqlite3_stmt *st, const char *what,
     struct mq_err *err)

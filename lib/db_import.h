@@ -40,6 +40,9 @@ int mq_db_import_lead(struct mq_db_import *imp, const char *email,
     const char *fields, long line, enum mq_db_import_result *res,
     long *first_line, struct mq_err *err);
 
+/* The id of the campaign imp imports into. */
+sqlite3_int64 mq_db_import_campaign(const struct mq_db_import *imp);
+
 /* Commits (commit != 0) or rolls back, and frees imp; NULL is fine. A
  * failed commit is rolled back and returns MQ_TEMP or MQ_PERM. */
 int mq_db_import_end(struct mq_db_import *imp, int commit,

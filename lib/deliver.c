@@ -308,11 +308,17 @@ static int start(struct mq_flight *f, const struct mq_conf *conf,
 	*flying = 0;
 	if ((rc = mq_clock_now(&now, err)) != MQ_OK)
 		return rc;
-	if (mq_deliver_compose(f->db, conf, &f->c, now, &f->m, &cerr) != MQ_OK)
-		/* a mailbox missing from the config is the mailbox's fault, a
-		 * template hole the message's */
-		return refuse(f, cerr.ex == EX_CONFIG ? MQ_SMTP_MAILBOX :
-		    MQ_SMTP_REJECT, cerr.msg, d, err);
+	/* A mailbox missing from the config is the mailbox's fault; what
+	 * keeps one message from being composed (a template error, a field
+	 * the lead lacks, a header that would break) is that message's own
+	 * and fails it alone; a temporary error is tried again. */
+	if (mq_conf_mailbox(conf, f->c.mailbox) == NULL)
+		return refuse(f, MQ_SMTP_MAILBOX, "not in the config; run "
+		    "mailq-init", d, err);
+	if ((rc = mq_deliver_compose(f->db, conf, &f->c, now, &f->m, &cerr)) !=
+	    MQ_OK)
+		return refuse(f, rc == MQ_TEMP ? MQ_SMTP_TEMP : MQ_SMTP_REJECT,
+		    cerr.msg, d, err);
 	f->h = (struct hook_arg){ f->db, &f->c, f->owner, f->m.message_id,
 	    f->m.subject, { 0, "" } };
 	if ((t = mq_smtp_for(f->m.mb)) == NULL)

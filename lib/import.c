@@ -18,6 +18,7 @@
 #include <sysexits.h>
 
 #include "buf.h"
+#include "campaign.h"
 #include "clock.h"
 #include "db_import.h"
 #include "import.h"
@@ -39,6 +40,7 @@ struct reader {
 	struct mq_err    *err;
 	int               rc;           /* first failure; stops everything */
 	long              line;         /* physical line being fed */
+	int               cr;           /* the last piece fed ended in CR */
 	long              start;        /* line where the open record began */
 	int               pending;      /* a record is open */
 	int               have_header;
@@ -494,9 +496,14 @@ static int blank(const char *p, size_t n)
 	return 1;
 }
 
-/* Feeds n bytes holding at most one newline, at the end. */
+/* Feeds one physical line, or the part of it a buffer holds: n bytes
+ * with at most one line end (LF, CRLF or a lone CR, as libcsv reads
+ * them), at the end. A CRLF split between two buffers is one line end:
+ * the LF that completes it arrives alone and counts no line. */
 static void feed(struct reader *r, const char *p, size_t n)
 {
+	int lf_of_crlf = r->cr && n == 1 && p[0] == '\n';
+
 	if (!r->pending && !blank(p, n)) {
 		r->pending = 1;
 		r->start = r->line;
@@ -511,14 +518,32 @@ static void feed(struct reader *r, const char *p, size_t n)
 			r->rc = file_error(r, r->start, "field longer than %d "
 			    "bytes (an unterminated quote?)", MAX_FIELD);
 	}
-	if (n > 0 && p[n - 1] == '\n')
+	r->cr = n > 0 && p[n - 1] == '\r';
+	if (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n') && !lf_of_crlf)
 		r->line++;
+}
+
+/* The end of the physical line that starts at p[0] within p[0..n): just
+ * past its LF, CRLF or lone CR, or n. A buffer's first LF after a CR that
+ * ended the previous buffer is a line of its own (see feed). */
+static size_t line_end(const char *p, size_t n, int cr_before)
+{
+	size_t i;
+
+	if (cr_before && n > 0 && p[0] == '\n')
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n')
+			return i + 1;
+		if (p[i] == '\r')
+			return i + 1 < n && p[i + 1] == '\n' ? i + 2 : i + 1;
+	}
+	return n;
 }
 
 static int read_all(struct reader *r, FILE *fp)
 {
-	size_t n, off, end;
-	const char *nl;
+	size_t n, off;
 	int first = 1;
 
 	while (r->rc == MQ_OK && (n = fread(r->in, 1, sizeof r->in, fp)) > 0) {
@@ -526,10 +551,11 @@ static int read_all(struct reader *r, FILE *fp)
 		off *= 3;
 		first = 0;
 		while (r->rc == MQ_OK && off < n) {
-			nl = memchr(r->in + off, '\n', n - off);
-			end = nl != NULL ? (size_t)(nl - r->in) + 1 : n;
-			feed(r, r->in + off, end - off);
-			off = end;
+			size_t len = line_end(r->in + off, n - off,
+			    off == 0 && r->cr);
+
+			feed(r, r->in + off, len);
+			off += len;
 		}
 	}
 	if (r->rc == MQ_OK && ferror(fp))
@@ -631,6 +657,7 @@ static int open_input(const char *path, const char *name, FILE **out,
 }
 
 struct run {
+	struct mq_db                *db;
 	const struct mq_import_opts *o;
 	struct mq_import_stats      *st;
 	struct mq_db_import         *imp;
@@ -683,10 +710,29 @@ static int on_row(void *arg, const struct mq_import_row *row,
 	return MQ_OK;
 }
 
+/* What mailq-campaign start would refuse is said now, while the file is
+ * at hand: leads lacking a field the templates use without a fallback. */
+static int check_fields(struct run *u, struct mq_err *err)
+{
+	char buf[900], text[1100];
+	int rc;
+
+	rc = mq_campaign_lacking(u->db, mq_db_import_campaign(u->imp), buf,
+	    sizeof buf, err);
+	if (rc == MQ_OK && buf[0] != '\0') {
+		u->st->lacking = 1;
+		snprintf(text, sizeof text, "campaign '%.100s': the templates "
+		    "use fields (without a fallback) that leads lack: %s",
+		    u->o->campaign, buf);
+		note(u, 0, MQ_IMPORT_LACKING, text);
+	}
+	return rc;
+}
+
 int mq_import_run(struct mq_db *db, const struct mq_import_opts *opts,
     struct mq_import_stats *st, struct mq_err *err)
 {
-	struct run u = { opts, st, NULL, NULL };
+	struct run u = { db, opts, st, NULL, NULL };
 	FILE *fp = NULL;
 	time_t now;
 	int rc, rc2, commit;
@@ -701,7 +747,10 @@ int mq_import_run(struct mq_db *db, const struct mq_import_opts *opts,
 	if (rc != MQ_OK)
 		goto out;
 	rc = mq_import_read(fp, u.name, on_row, &u, err);
-	commit = rc == MQ_OK && !(opts->strict && st->rejected > 0);
+	if (rc == MQ_OK)
+		rc = check_fields(&u, err);
+	commit = rc == MQ_OK && !(opts->strict && (st->rejected > 0 ||
+	    st->lacking));
 	st->rolled_back = rc == MQ_OK && !commit;
 	rc2 = mq_db_import_end(u.imp, commit, err);
 	if (rc == MQ_OK)

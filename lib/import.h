@@ -62,7 +62,10 @@ enum mq_import_kind {
 	MQ_IMPORT_REJECTED,     /* text: the reason */
 	MQ_IMPORT_DUPLICATE,    /* text: "duplicate of line N" or
 	                           "already in campaign" */
-	MQ_IMPORT_SUPPRESSED    /* text: "suppressed" */
+	MQ_IMPORT_SUPPRESSED,   /* text: "suppressed" */
+	MQ_IMPORT_LACKING       /* line 0; text: the campaign's leads that
+	                           lack a field its templates use without a
+	                           fallback (see mq_campaign_lacking) */
 };
 
 struct mq_import_opts {
@@ -82,11 +85,15 @@ struct mq_import_stats {
 	long duplicate;
 	long suppressed;
 	long rejected;
+	int  lacking;           /* leads lack template fields (told by note) */
 	int  rolled_back;       /* --strict threw everything away */
 };
 
 /* Imports opts->path into the campaign in one transaction and fills *st.
- * MQ_OK even when rows were rejected (see st->rejected); MQ_PERM with
+ * Before committing, the campaign's leads are checked for the fields its
+ * templates use without a fallback (told as MQ_IMPORT_LACKING; with
+ * opts->strict nothing is imported then). MQ_OK even when rows were
+ * rejected (see st->rejected) or leads lack fields; MQ_PERM with
  * EX_NOINPUT (no such file or campaign), EX_DATAERR (file-level error,
  * campaign stopped or completed), EX_CANTCREAT (read-only database);
  * MQ_TEMP when the database stays busy. Nothing is written unless MQ_OK. */

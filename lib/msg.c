@@ -90,7 +90,10 @@ static void qp(struct mq_buf *b, const char *s)
 			tok[2] = hex[c & 15];
 			tl = 3;
 		}
-		if (col + tl > (eol ? QP_LINE : QP_LINE - 1)) {
+		/* only a hard break may end a line at QP_LINE: a text that
+		 * does not end a line closes with a soft break, "=" included */
+		if (col + tl > (s[i + 1] == '\r' || s[i + 1] == '\n' ?
+		    QP_LINE : QP_LINE - 1)) {
 			mq_buf_put(b, "=\r\n", 3);
 			col = 0;
 		}

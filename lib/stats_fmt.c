@@ -903,18 +903,21 @@ int mq_stats_fmt_file(const struct mq_stats *st, enum mq_stats_fmt f,
 	    >= (int)sizeof tmp)
 		return mq_err_perm(err, EX_CANTCREAT, "%s: name too long", path);
 	if ((fd = mkstemp(tmp)) < 0)
-		return mq_err_perm(err, EX_CANTCREAT, "%s: %s", tmp,
+		return mq_err_perm(err, EX_CANTCREAT, "%s: %s", path,
 		    strerror(errno));
 	if (fchmod(fd, 0644) != 0 || (out = fdopen(fd, "w")) == NULL) {
-		rc = mq_err_perm(err, EX_CANTCREAT, "%s: %s", tmp,
+		rc = mq_err_perm(err, EX_CANTCREAT, "%s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
-	rc = mq_stats_fmt_print(st, f, out, err);
+	/* messages name the file asked for: the temporary one beside it
+	 * is ours, not the user's */
+	if ((rc = mq_stats_fmt_print(st, f, out, err)) != MQ_OK)
+		mq_err_prefix(err, "%s", path);
 	if (rc == MQ_OK && fsync(fileno(out)) != 0)
-		rc = mq_err_perm(err, EX_IOERR, "%s: %s", tmp, strerror(errno));
+		rc = mq_err_perm(err, EX_IOERR, "%s: %s", path, strerror(errno));
 	if (fclose(out) != 0 && rc == MQ_OK)
-		rc = mq_err_perm(err, EX_IOERR, "%s: %s", tmp, strerror(errno));
+		rc = mq_err_perm(err, EX_IOERR, "%s: %s", path, strerror(errno));
 	out = NULL;
 	fd = -1;
 	if (rc == MQ_OK && rename(tmp, path) != 0)

@@ -73,10 +73,13 @@ static int bad(const char *t, size_t at, const char *what,
     struct mq_err *err)
 {
 	char s[64];
+	size_t line = 1;
 
+	for (size_t i = 0; i < at; i++)
+		line += t[i] == '\n';
 	shown(t, at, s, sizeof s);
-	mq_err_perm(err, EX_CONFIG, "%s placeholder '%s' at byte %zu", what,
-	    s, at);
+	mq_err_perm(err, EX_CONFIG, "%s placeholder '%s' on line %zu", what,
+	    s, line);
 	return -1;
 }
 

@@ -21,7 +21,8 @@ struct mq_tmpl_fields {
 enum { MQ_TMPL_TEXT = 0, MQ_TMPL_HTML = 1 };
 
 /* Checks the syntax of tmpl. MQ_PERM (EX_CONFIG) naming the offending
- * placeholder and its byte offset. */
+ * placeholder as written and its line in tmpl ("unclosed placeholder
+ * '{{first_name}' on line 3"). */
 int mq_tmpl_check(const char *tmpl, struct mq_err *err);
 
 /* Calls fn(name, arg) for every field tmpl uses without a fallback, in

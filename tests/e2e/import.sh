@@ -169,4 +169,18 @@ kill $holder
 wait $holder 2>/dev/null
 unchanged "$DB"
 
+# A file without a column the templates use (company, no fallback): a
+# warning naming the field and the campaign; with --strict nothing goes in.
+printf 'email,first_name\nnoco1@example.com,Ola\nnoco2@example.com,Ela\n' > noco.csv
+snapshot "$DB"
+expect 65 mailq-import --strict q4 noco.csv
+grep_err "^mailq-import: noco\.csv: campaign 'q4': the templates use fields \(without a fallback\) that leads lack: .*[0-9]+ leads without 'company': .*noco1@example.com, noco2@example.com$"
+grep_out '^q4: nothing imported \(--strict\): 0 rejected$'
+unchanged "$DB"
+expect 0 mailq-import q4 noco.csv
+grep_err "^mailq-import: noco\.csv: warning: campaign 'q4': .* leads without 'company': .*noco2@example.com"
+grep_out '^q4: imported 2, duplicate 0, suppressed 0, rejected 0$'
+expect 0 mailq-import q4 noco.csv     # still lacking: still said
+grep_err "warning: .* leads without 'company': .*noco2@example.com"
+
 done_checks

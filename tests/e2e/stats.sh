@@ -438,6 +438,7 @@ cmp -s prom/mailq.prom stats.prom || fail "-o wrote other metrics"; ok
 eq 644 "$(stat -c %a prom/mailq.prom)" "mode of the -o file"
 eq 1 "$(find prom -mindepth 1 | wc -l)" "files in the output directory"
 MAILQ_NOW=$NOW expect 73 mailq-stats --json -o "$T/nodir/x.json"
+grep_err "^mailq-stats: $T/nodir/x\.json: No such file or directory$"
 if [ "$(id -u)" != 0 ]; then
 	chmod 555 prom
 	MAILQ_NOW=$NOW expect 73 mailq-stats --prometheus -o prom/mailq.prom

@@ -221,6 +221,24 @@ eq unknown "$(lead_q lead1@example.com status)" "queue item a week on"
 eq "" "$(lead_q lead1@example.com status 1)" "follow-up after an unknown"
 smtpd_no_dupes
 
+# --- a message that cannot be composed fails alone: a template broken in
+# the database (as one written by an older mailq could be) fails the
+# messages of its variant with the reason; the mailbox stays ok and the
+# other variant's leads are sent
+new_server
+conf "$(mb m1)" '"m1"'
+sed -i 's/variants = ( { subject = "Hello {{first_name}}"; text = "Body {{first_name}}"; } )/variants = ( { letter = "A"; subject = "Hello {{first_name}}"; text = "Body {{first_name}}"; }, { letter = "B"; subject = "Hi {{first_name}}"; text = "Body B"; } )/' mailq.conf
+fresh $(seq -f 'v%g@example.com' 1 12)
+q "UPDATE variant SET subject = '{{company Pomysł' WHERE letter = 'B'"
+for i in 1 2 3 4 5 6; do tick $((T0 + i)); done
+nb=$(q "SELECT count(*) FROM campaign_lead WHERE letter = 'B'")
+[ "$nb" -ge 1 ] && [ "$nb" -le 11 ] || fail "want both variants, got $nb on B"; ok
+sent $((12 - nb)) "messages of the good variant"
+eq "$nb" "$(q "SELECT count(*) FROM send_log s JOIN campaign_lead c USING (campaign_id, lead_id)
+	WHERE c.letter = 'B' AND s.status = 'failed'")" "broken variant's messages failed"
+eq "$nb" "$(q "SELECT count(*) FROM attempt WHERE detail LIKE '%unclosed placeholder%{{company Pomysł%'")" "attempts naming the placeholder"
+eq 0 "$(q "SELECT count(*) FROM mailbox WHERE failing_since IS NOT NULL")" "mailboxes failing"
+
 # --- STARTTLS with a certificate from a CA made here
 make_test_ca "$T/ca"
 new_server --tls-cert "$T/ca/server.pem" --tls-key "$T/ca/server.key" --require-starttls

@@ -25,6 +25,7 @@ static void test_epoch(void **state)
 	(void)state;
 	assert_int_equal(parse_ok("0"), 0);
 	assert_int_equal(parse_ok("1795510800"), 1795510800);
+	assert_int_equal(parse_ok("253402300799"), 253402300799LL);
 }
 
 static void test_iso(void **state)
@@ -37,13 +38,24 @@ static void test_iso(void **state)
 	assert_int_equal(parse_ok("2026-11-24T10:00:00+01:00"), 1795510800);
 	assert_int_equal(parse_ok("2026-11-24T10:00+0100"), 1795510800);
 	assert_int_equal(parse_ok("2026-11-24T04:00:00-05:00"), 1795510800);
+	assert_int_equal(parse_ok("2028-02-29T00:00Z"), 1835395200);
+	assert_int_equal(parse_ok("2000-02-29T00:00Z"), 951782400);
+	assert_int_equal(parse_ok("9999-12-31T23:59:59Z"), 253402300799LL);
+	assert_int_equal(parse_ok("1970-01-01T01:00+01:00"), 0);
 }
 
 static void test_bad(void **state)
 {
 	static const char *bad[] = { "", "tomorrow", "-5", "12abc",
 	    "2026-13-01T00:00Z", "2026-11-24T25:00Z", "2026-11-24",
-	    "2026-11-24T10:00:00+1", "2026-11-24T10:00:00 UTC" };
+	    "2026-11-24T10:00:00+1", "2026-11-24T10:00:00 UTC",
+	    /* out of range, or not a real date: never wrapped or rolled on */
+	    "99999999999999999", "9223372036854775807", "253402300800",
+	    "+5", " 5", "10000-01-01T00:00Z", "2026-02-31T10:00Z",
+	    "2026-02-29T10:00Z", "1900-02-29T10:00Z", "2026-04-31T10:00Z",
+	    "1969-12-31T23:59:59Z", "1970-01-01T00:00+01:00",
+	    "9999-12-31T23:59:59-00:01", "2026-11-24T10:00:60Z",
+	    "2026-11-24T10:00:00Zjunk" };
 	struct mq_err err;
 	time_t t;
 

@@ -481,6 +481,22 @@ static void test_addresses_and_urls(void **state)
 	    "needs a host name");
 	expect_err("smtp://smtp.example.com:587", "smtp://bob:pw@example.com",
 	    NULL, "must not hold credentials");
+	/* and never repeats them: cron would mail the password around */
+	static const char *const creds[] = { "smtp://bob:Secr3tPW@example.com",
+	    "smtp://bob:Secr3tPW@example.com:25/", "smtps://Secr3tPW@x.org",
+	    "smtp://bob:p/Secr3tPW@example.com", "smtp://bob:Secr3tPW@a@b.org",
+	    "smtpx://bob:Secr3tPW@example.com",
+	    "file://bob:Secr3tPW@localhost/x" };
+	for (size_t k = 0; k < sizeof creds / sizeof *creds; k++) {
+		struct mq_conf *conf = NULL;
+		struct mq_err err;
+
+		write_conf("smtp://smtp.example.com:587", creds[k]);
+		assert_int_equal(mq_conf_load(&conf, cpath, &err), MQ_PERM);
+		if (strstr(err.msg, "Secr3tPW") != NULL ||
+		    strstr(err.msg, "***@") == NULL)
+			fail_msg("password shown: %s", err.msg);
+	}
 	expect_err("smtp://smtp.example.com:587", "smtp://example.com:99999",
 	    NULL, "bad port number");
 	expect_err("smtp://smtp.example.com:587", "smtp://example.com:25x",
@@ -766,6 +782,35 @@ static void test_template_files(void **state)
 	    "text is not valid UTF-8");
 }
 
+/* A template that could not be rendered is refused at load, naming the
+ * setting's line, the file and the placeholder: never at send time. */
+static void test_template_syntax(void **state)
+{
+	static const char t[] = "Dzień dobry,\n\nco u {{company}?\n";
+
+	(void)state;
+	expect_err("Cześć {{first_name}}\";\n            text",
+	    "Cześć {{company Pomysł na rozmowę\";\n            text", NULL,
+	    "subject: unclosed placeholder '{{company Pomysł na rozmowę' "
+	    "on line 1");
+	expect_err("Pytanie do {{company}}", "Pytanie do {{first_name}", NULL,
+	    "unclosed placeholder '{{first_name}' on line 1");
+	expect_err("Re: Cześć {{first_name}}", "Re: {{ }}", NULL,
+	    "bad field name in placeholder '{{ }}'");
+	expect_err("\"Wariant B\"", "\"Wariant {{}}\"", NULL,
+	    "text: bad field name in placeholder '{{}}' on line 1");
+	write_file("tpl/typo.txt", t, strlen(t), 0644);
+	expect_err("            text = \"Wariant B\";\n",
+	    "            text_file = \"tpl/typo.txt\";\n", NULL,
+	    "text_file tpl/typo.txt: unclosed placeholder '{{company}?' "
+	    "on line 3");
+	write_file("tpl/typo.html", t, strlen(t), 0644);
+	expect_err("            text = \"Wariant B\";\n",
+	    "            text = \"B\";\n            html_file = "
+	    "\"tpl/typo.html\";\n", "html_file",
+	    "html_file tpl/typo.html: unclosed placeholder");
+}
+
 
 static void test_database_path(void **state)
 {
@@ -945,6 +990,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_steps_and_variants),
 		cmocka_unit_test(test_template_files),
+		cmocka_unit_test(test_template_syntax),
 		cmocka_unit_test(test_followup_subject),
 		cmocka_unit_test(test_unsubscribe),
 		cmocka_unit_test(test_database_path),

@@ -127,6 +127,85 @@ static void test_open_errors(void **state)
 	mq_db_close(db);
 }
 
+/* The bytes of a file, malloc'd, with their count in *n. */
+static char *slurp(const char *file, size_t *n)
+{
+	FILE *f = fopen(file, "rb");
+	char *b;
+
+	assert_non_null(f);
+	assert_non_null(b = malloc(1 << 20));
+	*n = fread(b, 1, 1 << 20, f);
+	fclose(f);
+	return b;
+}
+
+/* file, opened for writing and for reading, is refused with ex and a
+ * message holding want, and keeps every byte; no -wal appears. */
+static void refused_untouched(const char *file, int ex, const char *want)
+{
+	static const enum mq_db_mode modes[] = { MQ_DB_RW, MQ_DB_RO };
+	struct mq_db *db;
+	struct mq_err err;
+	size_t n0, n1;
+	char *b0 = slurp(file, &n0), *b1, wal[320];
+
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(mq_db_open(&db, file, modes[i], &err), MQ_PERM);
+		assert_null(db);
+		assert_int_equal(err.ex, ex);
+		if (strstr(err.msg, want) == NULL)
+			fail_msg("'%s' lacks '%s'", err.msg, want);
+	}
+	b1 = slurp(file, &n1);
+	assert_int_equal(n0, n1);
+	assert_memory_equal(b0, b1, n0);
+	snprintf(wal, sizeof wal, "%s-wal", file);
+	assert_int_equal(access(wal, F_OK), -1);
+	free(b0);
+	free(b1);
+}
+
+/* Nothing is written to a file before it is known to be mailq's: an
+ * empty file stays empty, a foreign one keeps its journal mode. */
+static void test_refused_files(void **state)
+{
+	struct mq_db *db;
+	struct mq_err err;
+	char other[300];
+	FILE *f;
+
+	(void)state;
+	snprintf(other, sizeof other, "%s/other.db", dir);
+	mq_db_remove(other);
+	assert_non_null(f = fopen(other, "w"));
+	fclose(f);
+	refused_untouched(other, EX_CONFIG, "not initialised; run mailq-init");
+
+	assert_non_null(f = fopen(other, "w"));
+	fputs("just some text, not a database at all\n", f);
+	fclose(f);
+	refused_untouched(other, EX_DATAERR, "not a mailq database");
+
+	mq_db_remove(other);
+	assert_int_equal(mq_db_open(&db, other, MQ_DB_CREATE, &err), MQ_OK);
+	assert_int_equal(sql(db, "CREATE TABLE t (x); INSERT INTO t "
+	    "VALUES (1)"), SQLITE_OK);
+	mq_db_close(db);
+	refused_untouched(other, EX_DATAERR, "not a mailq database");
+
+	/* a version that matches is not enough: the tables must be ours */
+	assert_int_equal(mq_db_open(&db, other, MQ_DB_CREATE, &err), MQ_OK);
+	assert_int_equal(sql(db, "PRAGMA user_version = 3"), SQLITE_OK);
+	mq_db_close(db);
+	refused_untouched(other, EX_DATAERR, "not a mailq database");
+	assert_int_equal(mq_db_open(&db, other, MQ_DB_CREATE, &err), MQ_OK);
+	int from, to;
+	assert_int_equal(mq_db_migrate(db, &from, &to, &err), MQ_PERM);
+	assert_int_equal(err.ex, EX_DATAERR);
+	mq_db_close(db);
+}
+
 static void seed(struct mq_db *db)
 {
 	assert_int_equal(sql(db,
@@ -313,6 +392,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_and_reopen),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_refused_files),
 		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test(test_send_log_once),
 		cmocka_unit_test(test_constraints),

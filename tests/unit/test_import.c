@@ -265,6 +265,49 @@ static void test_read_rejects(void **state)
 	assert_string_equal(g.reject[10], "");
 }
 
+/* Lines are counted as the parser ends them: LF, CRLF and a lone CR (old
+ * Mac files) each end one; a CRLF split across the reader's 64 KiB
+ * buffer is still one. */
+static void test_read_line_ends(void **state)
+{
+	static const char *const ends[] = { "\n", "\r\n", "\r" };
+	struct mq_err err;
+	struct got g;
+	char csv[256], *big;
+	size_t n, pad;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		const char *e = ends[i];
+
+		snprintf(csv, sizeof csv, "email,name%sa@example.com,A%s%s"
+		    "bad-address,B%s\"x\",C%sz@example.com,\"two%slines\"%s",
+		    e, e, e, e, e, e, e);
+		assert_int_equal(read_str(csv, &g, &err), MQ_OK);
+		assert_int_equal(g.n, 4);
+		assert_int_equal(g.line[0], 2);
+		assert_int_equal(g.line[1], 4);
+		assert_string_equal(g.reject[1],
+		    "invalid email address \"bad-address\": no @");
+		assert_int_equal(g.line[2], 5);
+		assert_int_equal(g.line[3], 6);
+	}
+	/* a CRLF whose CR ends the first buffer */
+	pad = 65536 - strlen("email,name\r\n") - strlen(",x\r");
+	n = strlen("email,name\r\n") + pad + strlen(",x\r\nbad,y\r\n");
+	assert_non_null(big = malloc(n + 1));
+	strcpy(big, "email,name\r\n");
+	memset(big + strlen(big), 'a', pad);
+	memcpy(big + 12, "@", 1);
+	strcpy(big + strlen("email,name\r\n") + pad, ",x\r\nbad,y\r\n");
+	assert_int_equal(read_mem(big, n, &g, &err), MQ_OK);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.line[0], 2);
+	assert_int_equal(g.line[1], 3);
+	assert_string_equal(g.reject[1], "invalid email address \"bad\": no @");
+	free(big);
+}
+
 static void test_read_file_errors(void **state)
 {
 	static const struct { const char *csv, *msg; } cases[] = {
@@ -625,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_read_basic),
 		cmocka_unit_test(test_read_json_escaping),
 		cmocka_unit_test(test_read_rejects),
+		cmocka_unit_test(test_read_line_ends),
 		cmocka_unit_test(test_read_file_errors),
 		cmocka_unit_test(test_read_stops_on_callback),
 		cmocka_unit_test(test_read_long_field),

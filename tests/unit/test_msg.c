@@ -478,6 +478,25 @@ static void test_qp(void **state)
 	roundtrip("From me\nStała linia o długości ponad siedemdziesiąt sześć "
 	    "znaków, z polskimi literami i spacjami na końcu    \n");
 
+	/* a last line without a newline closes with a soft break: its "="
+	 * counts, so 76 characters of text are never 77 of output */
+	for (int n = 72; n <= 80; n++) {
+		memset(line, 'x', (size_t)n);
+		line[n] = '\0';
+		roundtrip(line);
+		strcpy(line + n - 1, "=");
+		roundtrip(line);
+		strcpy(line + n - 1, "\xc4\x85");
+		roundtrip(line);
+	}
+	memset(line, 'x', 76);
+	strcpy(line + 76, "\n");
+	m.text = line;
+	out = build(&m);
+	assert_non_null(strstr(out, "\r\n\r\n" "xxxxxxxxxx"));
+	assert_null(strstr(out, "x=\r\n"));       /* 76 + a hard break fit */
+	free(out);
+
 	m.text = ".dot\nsp \n=";
 	out = build(&m);
 	assert_non_null(strstr(out, "\r\n\r\n.dot\r\nsp=20\r\n=3D=\r\n"));

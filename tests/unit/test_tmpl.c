@@ -128,27 +128,30 @@ static void test_syntax(void **state)
 {
 	(void)state;
 	fails("Hi {{first_name", EX_CONFIG,
-	    "unclosed placeholder '{{first_name' at byte 3");
-	fails("Hi {{", EX_CONFIG, "unclosed placeholder '{{' at byte 3");
-	fails("{{a}} {{", EX_CONFIG, "unclosed placeholder '{{' at byte 6");
+	    "unclosed placeholder '{{first_name' on line 1");
+	fails("Hi {{", EX_CONFIG, "unclosed placeholder '{{' on line 1");
+	fails("Hi,\n\nthanks {{first_name}, bye", EX_CONFIG,
+	    "unclosed placeholder '{{first_name}, bye' on line 3");
+	fails("{{ }}", EX_CONFIG, "bad field name in placeholder '{{ }}' on line 1");
+	fails("{{a}} {{", EX_CONFIG, "unclosed placeholder '{{' on line 1");
 	fails("ab {{1st}}", EX_CONFIG,
-	    "bad field name in placeholder '{{1st}}' at byte 3");
+	    "bad field name in placeholder '{{1st}}' on line 1");
 	fails("ó {{first name}} x", EX_CONFIG,
-	    "bad field name in placeholder '{{first name}}' at byte 3");
-	fails("{{}}", EX_CONFIG, "bad field name in placeholder '{{}}' at byte 0");
+	    "bad field name in placeholder '{{first name}}' on line 1");
+	fails("{{}}", EX_CONFIG, "bad field name in placeholder '{{}}' on line 1");
 	fails("{{ a-b }}", EX_CONFIG,
-	    "bad field name in placeholder '{{ a-b }}' at byte 0");
+	    "bad field name in placeholder '{{ a-b }}' on line 1");
 	fails("{{x|fallback never closed", EX_CONFIG,
-	    "unclosed placeholder '{{x|fallback never closed' at byte 0");
+	    "unclosed placeholder '{{x|fallback never closed' on line 1");
 	fails("{{{x}}}", EX_CONFIG,
-	    "bad field name in placeholder '{{{x}}' at byte 0");
+	    "bad field name in placeholder '{{{x}}' on line 1");
 	fails("x {{an_extremely_long_field_name_that_goes_on_and_on", EX_CONFIG,
 	    "unclosed placeholder "
-	    "'{{an_extremely_long_field_name_that_goes...' at byte 2");
+	    "'{{an_extremely_long_field_name_that_goes...' on line 1");
 	fails("{{xąąąąąąąąąąąąąąąąąąąąąąąąąąąąą", EX_CONFIG,
 	    "unclosed placeholder "
-	    "'{{xąąąąąąąąąąąąąąąąąą...' at byte 0");
-	fails("{{ab\n}}", EX_CONFIG, "bad field name in placeholder '{{ab' at byte 0");
+	    "'{{xąąąąąąąąąąąąąąąąąą...' on line 1");
+	fails("{{ab\n}}", EX_CONFIG, "bad field name in placeholder '{{ab' on line 1");
 }
 
 struct seen {
