@@ -68,13 +68,13 @@ static double claims(struct mq_db *db, int n)
 {
 	struct mq_claim_req q = { .campaign = 1, .now = 1000,
 	    .now_ms = 1000000 };
-	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0 };
+	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0, NULL };
 	enum mq_claim_status st;
 	struct mq_owner o;
 	struct mq_claim c;
 	struct mq_err err;
 	double t0;
-	int stale;
+	struct mq_recorded rec;
 
 	if (mq_owner_self(&o, &err) != MQ_OK)
 		die("owner", &err);
@@ -84,7 +84,7 @@ static double claims(struct mq_db *db, int n)
 		if (mq_db_claim(db, &q, 0, &st, &c, &err) != MQ_OK ||
 		    st != MQ_CLAIM_OK)
 			die("claim", &err);
-		if (mq_db_record(db, &c, &o, &r, &stale, &err) != MQ_OK)
+		if (mq_db_record(db, &c, &o, &r, &rec, &err) != MQ_OK)
 			die("record", &err);
 	}
 	return n / (secs() - t0);

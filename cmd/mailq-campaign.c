@@ -1,5 +1,6 @@
 /* mailq-campaign: start, pause, resume, stop, list and show campaigns. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -13,6 +14,7 @@
 static const char help[] =
 "usage: mailq-campaign [-qv] [-c FILE] start|pause|resume|stop|show NAME\n"
 "       mailq-campaign [-qv] [-c FILE] replied NAME EMAIL...|-\n"
+"       mailq-campaign [-qv] [-c FILE] reassign NAME FROM TO\n"
 "       mailq-campaign [-qv] [-c FILE] list\n"
 "Control campaigns and see their state.\n"
 "  start NAME   schedule it: it sends inside its window (checks that it has\n"
@@ -23,6 +25,9 @@ static const char help[] =
 "  stop NAME    stop for good: its queued messages are cancelled\n"
 "  replied NAME EMAIL...  these leads replied: no more follow-ups\n"
 "               (- reads addresses from stdin, one a line)\n"
+"  reassign NAME FROM TO  threads waiting for mailbox FROM go on from\n"
+"               mailbox TO (a lead's follow-ups otherwise leave only from\n"
+"               the mailbox of its first message)\n"
 "  list         one line per campaign\n"
 "  show NAME    one campaign in detail\n"
 "  -c, --config FILE  config file (default $MAILQ_CONFIG, ./mailq.conf,\n"
@@ -88,10 +93,29 @@ static int replied(struct cmd *cmd, struct mq_db *db, const char *name,
 		printf("%s: replied %d, unchanged %d, not leads %d\n", name,
 		    r.marked, r.kept, r.unknown);
 	if (rc == MQ_OK && r.unknown > 0)
-		return mq_err_perm(err, EX_DATAERR, "%d address%s not leads "
-		    "of campaign '%s'", r.unknown, r.unknown == 1 ? " is" :
-		    "es are", name);
+		return mq_err_perm(err, EX_DATAERR, "%d %s of campaign '%s'",
+		    r.unknown, r.unknown == 1 ? "address is not a lead" :
+		    "addresses are not leads", name);
 	return rc;
+}
+
+static int reassign(struct cmd *cmd, struct mq_db *db, char **arg,
+    struct mq_err *err)
+{
+	int moved, rc;
+
+	rc = mq_campaign_reassign(db, arg[0], arg[1], arg[2], &moved, err);
+	if (rc == MQ_OK && cmd->level > MQ_LOG_ERR)
+		printf("%s: %d thread%s moved from %s to %s\n", arg[0], moved,
+		    moved == 1 ? "" : "s", arg[1], arg[2]);
+	return rc;
+}
+
+/* The number of arguments after the verb: exact, or at least (-n). */
+static int arity(const char *verb)
+{
+	return strcmp(verb, "list") == 0 ? 0 : strcmp(verb, "replied") == 0 ?
+	    -2 : strcmp(verb, "reassign") == 0 ? 3 : 1;
 }
 
 int main(int argc, char **argv)
@@ -103,7 +127,7 @@ int main(int argc, char **argv)
 	struct mq_err err;
 	struct cmd cmd;
 	const char *verb, *name;
-	int action, reply, rc, c;
+	int action, reply, rc, c, n;
 	time_t now;
 
 	cmd_init(&cmd, "mailq-campaign", help);
@@ -117,20 +141,24 @@ int main(int argc, char **argv)
 	action = mq_campaign_action(verb);
 	reply = strcmp(verb, "replied") == 0;
 	if (action < 0 && strcmp(verb, "list") != 0 &&
-	    strcmp(verb, "show") != 0 && !reply)
+	    strcmp(verb, "show") != 0 && !reply && strcmp(verb, "reassign"))
 		cmd_usage(&cmd, "unknown command '%s'", verb);
-	if (strcmp(verb, "list") != 0 && name == NULL)
-		cmd_usage(&cmd, "%s: which campaign?", verb);
-	if (reply && argc - optind < 3)
-		cmd_usage(&cmd, "replied: which addresses? (- for stdin)");
-	if (!reply && argc - optind > (strcmp(verb, "list") == 0 ? 1 : 2))
+	n = argc - optind - 1;
+	if (n < abs(arity(verb)))
+		cmd_usage(&cmd, "%s: %s", verb, reply ? "which campaign and "
+		    "addresses? (- for stdin)" : arity(verb) == 3 ? "need a "
+		    "campaign and two mailboxes" : "which campaign?");
+	if (arity(verb) >= 0 && n > arity(verb))
 		cmd_usage(&cmd, "unexpected argument '%s'", argv[argc - 1]);
 	cmd_ready(&cmd);
 	if ((rc = mq_clock_now(&now, &err)) != MQ_OK)
 		return cmd_fail(&cmd, rc, &err);
 	conf = cmd_conf(&cmd);
-	db = cmd_db(&cmd, conf, action < 0 && !reply ? MQ_DB_RO : MQ_DB_RW);
-	if (reply)
+	db = cmd_db(&cmd, conf, action < 0 && !reply && arity(verb) != 3 ?
+	    MQ_DB_RO : MQ_DB_RW);
+	if (arity(verb) == 3)
+		rc = reassign(&cmd, db, argv + optind + 1, &err);
+	else if (reply)
 		rc = replied(&cmd, db, name, argv + optind + 2, argc - optind - 2,
 		    now, &err);
 	else if (strcmp(verb, "list") == 0)

@@ -295,3 +295,24 @@ int mq_campaign_replied(struct mq_db *db, const char *name,
 	mq_db_rollback(db);
 	return rc;
 }
+
+int mq_campaign_reassign(struct mq_db *db, const char *name,
+    const char *from, const char *to, int *moved, struct mq_err *err)
+{
+	struct mq_db_campaign c;
+	int rc;
+
+	*moved = 0;
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		return rc;
+	if ((rc = mq_db_campaign_get(db, name, &c, err)) == MQ_OK) {
+		rc = mq_db_campaign_reassign(db, c.id, from, to, moved, err);
+		if (rc != MQ_OK)
+			mq_err_prefix(err, "campaign '%s'", name);
+		mq_db_campaign_free(&c);
+	}
+	if (rc == MQ_OK)
+		return mq_db_commit(db, err);
+	mq_db_rollback(db);
+	return rc;
+}

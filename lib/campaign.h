@@ -74,4 +74,14 @@ int mq_campaign_replied(struct mq_db *db, const char *name,
     const struct mq_replied_opts *o, time_t now, struct mq_replied *r,
     struct mq_err *err);
 
+/* Moves the threads of campaign name that wait for mailbox from (its
+ * follow-ups, which leave from the mailbox of the lead's first message)
+ * to mailbox to, one of the campaign's: their next messages leave from
+ * to, still as replies in the thread. One transaction; *moved gets the
+ * number of leads. MQ_PERM with EX_NOINPUT (no such campaign or mailbox
+ * from), EX_DATAERR (to is not an enabled mailbox of the campaign);
+ * MQ_TEMP if busy. */
+int mq_campaign_reassign(struct mq_db *db, const char *name,
+    const char *from, const char *to, int *moved, struct mq_err *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static const char *const mailbox_keys[] = {
 	"name", "address", "display_name", "sender", "daily_limit", "enabled",
 	"smtp", "tls", "verify", "ca_file", "username", "password",
 	"password_file", "connect_timeout", "timeout", "unsubscribe_mailto",
-	NULL
+	"max_connections", "max_per_minute", NULL
 };
 static const char *const campaign_keys[] = {
 	"name", "sender", "mailboxes", "timezone", "schedule", "delay",
@@ -313,7 +314,7 @@ out:
 
 /* The first line of a password file that only the user can read. */
 static int read_secret(struct ctx *c, const config_setting_t *s,
-    const char *what, const char *name, char **out)
+    const char *what, const char *name, char **out, struct stat *stp)
 {
 	char *path = resolve(c, name), *buf = NULL;
 	struct stat st;
@@ -329,6 +330,7 @@ static int read_secret(struct ctx *c, const config_setting_t *s,
 	}
 	if ((rc = secret_ok(c, path, &st)) != MQ_OK)
 		goto out;
+	*stp = st;
 	if ((e = read_all(fd, MAX_SECRET, &buf, &len)) != 0) {
 		rc = bad(c, s, what, "password_file %s: cannot read: %s", path,
 		    e == EFBIG ? "too large" : strerror(e));
@@ -715,7 +717,7 @@ out:
 }
 
 static int load_auth(struct ctx *c, const config_setting_t *g,
-    struct mq_conf_mailbox *m, const char *what)
+    struct mq_conf_mailbox *m, const char *what, struct stat *st_out)
 {
 	const config_setting_t *pw = member(g, "password");
 	const config_setting_t *pf = member(g, "password_file");
@@ -741,15 +743,60 @@ static int load_auth(struct ctx *c, const config_setting_t *g,
 		if (stat(src(c, pw), &st) < 0)
 			return mq_err_perm(c->err, EX_NOINPUT, "%s: cannot "
 			    "stat: %s", src(c, pw), strerror(errno));
+		*st_out = st;
 		return secret_ok(c, src(c, pw), &st);
 	}
 	if (pf != NULL) {
 		if ((rc = get_str(c, g, "password_file", what, NULL,
 		    &file)) == MQ_OK)
-			rc = read_secret(c, pf, what, file, &m->password);
+			rc = read_secret(c, pf, what, file, &m->password,
+			    st_out);
 		free(file);
 	}
 	return rc;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	return s == NULL ? fnv(h, "", 1) : fnv(h, s, strlen(s) + 1);
+}
+
+static uint64_t fnv_stat(uint64_t h, const struct stat *st)
+{
+	uint64_t v[5] = { st->st_dev, st->st_ino, (uint64_t)st->st_size,
+	    (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec };
+
+	return fnv(h, v, sizeof v);
+}
+
+/* What the mailbox logs in with, as a fingerprint: a resting mailbox is
+ * tried again at once when it changes. The secret itself is not hashed
+ * (the fingerprint is stored): the file it came from stands for it, by
+ * identity, size and time of change, and so does the CA file. */
+static void fingerprint(struct mq_conf_mailbox *m, const struct stat *secret)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	struct stat st;
+
+	h = fnv_str(h, m->smtp);
+	h = fnv_str(h, m->username);
+	h = fnv(h, &m->tls, sizeof m->tls);
+	h = fnv(h, &m->verify, sizeof m->verify);
+	h = fnv_str(h, m->ca_file);
+	h = fnv_stat(h, secret);
+	if (m->ca_file != NULL && stat(m->ca_file, &st) == 0)
+		h = fnv_stat(h, &st);
+	snprintf(m->fingerprint, sizeof m->fingerprint, "%016llx",
+	    (unsigned long long)h);
 }
 
 /* unsubscribe_mailto: an address for List-Unsubscribe, or absent. */
@@ -793,9 +840,11 @@ static int load_unsub_url(struct ctx *c, const config_setting_t *g,
 static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 {
 	struct mq_conf_mailbox *m = &c->conf->mailboxes[i];
+	struct stat secret;
 	char what[WHAT];
 	int j, rc;
 
+	memset(&secret, 0, sizeof secret);
 	label(g, "mailbox", i, what, sizeof what);
 	m->line = config_setting_source_line(g);
 	if ((rc = check_keys(c, g, mailbox_keys, what)) != MQ_OK ||
@@ -828,10 +877,16 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 	    &m->connect_timeout)) != MQ_OK ||
 	    (rc = get_int(c, g, "timeout", what, 40, 1, 600,
 	    &m->timeout)) != MQ_OK ||
+	    (rc = get_int(c, g, "max_connections", what, 2, 1, 100,
+	    &m->max_connections)) != MQ_OK ||
+	    (rc = get_int(c, g, "max_per_minute", what, 0, 0, 100000,
+	    &m->max_per_minute)) != MQ_OK ||
 	    (rc = load_smtp(c, g, m, what)) != MQ_OK ||
-	    (rc = load_mailto(c, g, what, &m->unsubscribe_mailto)) != MQ_OK)
+	    (rc = load_mailto(c, g, what, &m->unsubscribe_mailto)) != MQ_OK ||
+	    (rc = load_auth(c, g, m, what, &secret)) != MQ_OK)
 		return rc;
-	return load_auth(c, g, m, what);
+	fingerprint(m, &secret);
+	return MQ_OK;
 }
 
 /* --- schedules --------------------------------------------------------- */

@@ -37,6 +37,10 @@ struct mq_conf_mailbox {
 	char       *password;       /* inline or read from password_file; never
 	                               written to the database or a log */
 	char       *unsubscribe_mailto; /* List-Unsubscribe address or NULL */
+	int         max_connections;/* SMTP sessions at once, all runs; default 2 */
+	int         max_per_minute; /* messages started a minute; 0: no cap */
+	char        fingerprint[17];/* what it logs in with (no secret): a
+	                               change ends a failing mailbox's rest */
 	int         line;
 };
 

@@ -288,3 +288,32 @@ int mq_db_campaign_set_status(struct mq_db *db, sqlite3_int64 id,
 		    "status IN ('queued', 'active')", "II", id, (sqlite3_int64)now);
 	return rc;
 }
+
+int mq_db_campaign_reassign(struct mq_db *db, sqlite3_int64 id,
+    const char *from, const char *to, int *moved, struct mq_err *err)
+{
+	sqlite3_int64 f = 0, t = 0;
+	int found, rc;
+
+	*moved = 0;
+	rc = mq_db_get(db, err, &f, &found, "SELECT id FROM mailbox WHERE "
+	    "name = ?1", "s", from);
+	if (rc == MQ_OK && !found)
+		return mq_err_perm(err, EX_NOINPUT, "mailbox '%s': no such "
+		    "mailbox", from);
+	if (rc == MQ_OK)
+		rc = mq_db_get(db, err, &t, &found, "SELECT m.id FROM mailbox m "
+		    "JOIN campaign_mailbox cm ON cm.mailbox_id = m.id WHERE "
+		    "cm.campaign_id = ?1 AND m.name = ?2 AND m.enabled AND NOT "
+		    "m.retired", "Is", id, to);
+	if (rc == MQ_OK && !found)
+		return mq_err_perm(err, EX_DATAERR, "mailbox '%s' is not one "
+		    "of the campaign's enabled mailboxes", to);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE campaign_lead SET mailbox_id = "
+		    "?3 WHERE campaign_id = ?1 AND mailbox_id = ?2 AND status IN "
+		    "('queued', 'active')", "III", id, f, t);
+	if (rc == MQ_OK)
+		*moved = sqlite3_changes(db->h);
+	return rc;
+}

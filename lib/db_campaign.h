@@ -91,4 +91,12 @@ int mq_db_campaign_mailboxes(struct mq_db *db, sqlite3_int64 id,
 int mq_db_campaign_steps(struct mq_db *db, sqlite3_int64 id, char ***lines,
     int *n, struct mq_err *err);
 
+/* Moves the threads of campaign id whose mailbox is called from, and that
+ * still have messages to come, to the mailbox called to, inside the
+ * caller's transaction; *moved gets their number. MQ_PERM with
+ * EX_NOINPUT (no mailbox from), EX_DATAERR (to is not one of the
+ * campaign's enabled mailboxes). */
+int mq_db_campaign_reassign(struct mq_db *db, sqlite3_int64 id,
+    const char *from, const char *to, int *moved, struct mq_err *err);
+
 #endif

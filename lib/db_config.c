@@ -168,15 +168,20 @@ static int apply_mailboxes(struct apply *a, const struct mq_conf *conf)
 		    "SELECT id FROM mailbox WHERE name = ?1",
 		    "UPDATE mailbox SET sender_id = (SELECT id FROM sender "
 		    "WHERE name = ?2), address = ?3, display_name = ?4, "
-		    "daily_limit = ?5, enabled = ?6, retired = 0 WHERE name = ?1 "
+		    "daily_limit = ?5, enabled = ?6, max_connections = ?7, "
+		    "max_per_minute = ?8, retired = 0 WHERE name = ?1 "
 		    "AND (sender_id IS NOT (SELECT id FROM sender WHERE name = ?2) "
 		    "OR address IS NOT ?3 OR display_name IS NOT ?4 OR "
-		    "daily_limit IS NOT ?5 OR enabled IS NOT ?6 OR retired)",
+		    "daily_limit IS NOT ?5 OR enabled IS NOT ?6 OR "
+		    "max_connections IS NOT ?7 OR max_per_minute IS NOT ?8 OR "
+		    "retired)",
 		    "INSERT INTO mailbox (name, sender_id, address, display_name, "
-		    "daily_limit, enabled) VALUES (?1, (SELECT id FROM sender "
-		    "WHERE name = ?2), ?3, ?4, ?5, ?6) RETURNING id",
-		    "ssssii", m->name, m->sender, m->address, m->display_name,
-		    m->daily_limit, m->enabled != 0);
+		    "daily_limit, enabled, max_connections, max_per_minute) "
+		    "VALUES (?1, (SELECT id FROM sender WHERE name = ?2), ?3, ?4, "
+		    "?5, ?6, ?7, ?8) RETURNING id",
+		    "ssssiiii", m->name, m->sender, m->address, m->display_name,
+		    m->daily_limit, m->enabled != 0, m->max_connections,
+		    m->max_per_minute);
 	}
 	return rc;
 }

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "clock.h"
 #include "db_queue.h"
+#include "mailbox.h"
 
 /* Attempts that count against a day's limit: those that reached, or may
  * have reached, the recipient's server. The triggers that keep day_count
@@ -374,62 +376,177 @@ static int limits_ok(struct mq_db *db, const struct mq_claim_req *q,
 	return rc;
 }
 
-static int skipped(const struct mq_claim_req *q, sqlite3_int64 mailbox)
-{
-	for (int i = 0; i < q->n_skip; i++)
-		if (q->skip[i] == mailbox)
-			return 1;
-	return 0;
-}
-
-/* Round robin: the first usable mailbox after the cursor, wrapping.
- * *pos gets its position, -1 if none. */
-static int pick_mailbox(struct mq_db *db, const struct mq_claim_req *q,
-    sqlite3_int64 cursor, struct mq_claim *c, int *pos, struct mq_err *err)
+/* The campaign's mailboxes as the claim must see them: day counts (a
+ * count not of this day fails closed), sessions open in every run, the
+ * last minute's starts, and their rest. */
+static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
+    struct mq_mailbox_state *m, int max, int *n, struct mq_err *err)
 {
 	static const char sql[] = "SELECT m.id, m.name, cm.position, "
-	    "(SELECT n FROM day_count WHERE scope = 'mailbox' AND id = m.id "
-	    "AND day_start = ?2) < m.daily_limit "
-	    "FROM campaign_mailbox cm JOIN mailbox m ON m.id = cm.mailbox_id "
-	    "WHERE cm.campaign_id = ?1 AND m.enabled AND NOT m.retired "
-	    "ORDER BY cm.position > ?3 DESC, cm.position";
+	    "m.enabled AND NOT m.retired, coalesce((SELECT n FROM day_count "
+	    "WHERE scope = 'mailbox' AND id = m.id AND day_start = ?2), "
+	    "m.daily_limit), m.daily_limit, (SELECT count(*) FROM queue q "
+	    "WHERE q.status = 'sending' AND q.mailbox_id = m.id AND "
+	    "q.claimed_at >= ?3 - ?4), m.max_connections, CASE WHEN "
+	    "m.max_per_minute > 0 THEN (SELECT count(*) FROM attempt a WHERE "
+	    "a.mailbox_id = m.id AND a.started_at > ?3 - 60) ELSE 0 END, "
+	    "m.max_per_minute, coalesce(m.failing_since, 0), "
+	    "coalesce(m.rest_until, 0), m.fail_count, coalesce(m.fail_conf, "
+	    "''), coalesce(m.last_error, '') FROM campaign_mailbox cm JOIN "
+	    "mailbox m ON m.id = cm.mailbox_id WHERE cm.campaign_id = ?1 "
+	    "ORDER BY cm.position";
 	sqlite3_stmt *st;
 	int rc, sr;
 
-	*pos = -1;
+	*n = 0;
 	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
 		return rc;
-	mq_db_bind(st, "III", q->campaign, (sqlite3_int64)q->day_start, cursor);
-	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!sqlite3_column_int(st, 3) ||
-		    skipped(q, sqlite3_column_int64(st, 0)))
-			continue;
-		c->mailbox_id = sqlite3_column_int64(st, 0);
-		copy_col(st, 1, c->mailbox, sizeof c->mailbox);
-		*pos = sqlite3_column_int(st, 2);
-		break;
+	mq_db_bind(st, "IIIi", q->campaign, (sqlite3_int64)q->day_start,
+	    (sqlite3_int64)q->now, MQ_MAILBOX_SESSION_MAX);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct mq_mailbox_state *x = &m[(*n)++];
+
+		memset(x, 0, sizeof *x);
+		x->id = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, x->name, sizeof x->name);
+		x->position = sqlite3_column_int(st, 2);
+		x->usable = sqlite3_column_int(st, 3);
+		x->today = sqlite3_column_int(st, 4);
+		x->daily_limit = sqlite3_column_int(st, 5);
+		x->in_flight = sqlite3_column_int(st, 6);
+		x->max_connections = sqlite3_column_int(st, 7);
+		x->last_minute = sqlite3_column_int(st, 8);
+		x->max_per_minute = sqlite3_column_int(st, 9);
+		x->failing_since = (time_t)sqlite3_column_int64(st, 10);
+		x->rest_until = (time_t)sqlite3_column_int64(st, 11);
+		x->fail_count = sqlite3_column_int(st, 12);
+		copy_col(st, 13, x->fail_conf, sizeof x->fail_conf);
+		copy_col(st, 14, x->last_error, sizeof x->last_error);
 	}
 	if (sr != SQLITE_ROW && sr != SQLITE_DONE)
-		rc = mq_db_fail(db, sr, "pick mailbox", err);
+		rc = mq_db_fail(db, sr, "read mailboxes", err);
 	mq_db_release(db, st);
 	return rc;
 }
 
-/* The oldest due item of the campaign whose lead is not suppressed. */
+/* The campaign's mailboxes and what each may do now; usable holds the
+ * ids of those that may send as a JSON array, any whether there is one. */
+struct boxes {
+	struct mq_mailbox_state m[MQ_CLAIM_MAILBOXES];
+	enum mq_mailbox_why     why[MQ_CLAIM_MAILBOXES];
+	int                     n, any;
+	char                    usable[MQ_CLAIM_MAILBOXES * 21 + 3];
+};
+
+static int may_send(enum mq_mailbox_why why)
+{
+	return why == MQ_MAILBOX_OK || why == MQ_MAILBOX_PROBE;
+}
+
+static int judge_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
+    struct boxes *b, struct mq_err *err)
+{
+	size_t len = 1;
+	int rc;
+
+	if ((rc = read_mailboxes(db, q, b->m, MQ_CLAIM_MAILBOXES, &b->n,
+	    err)) != MQ_OK)
+		return rc;
+	strcpy(b->usable, "[");
+	b->any = 0;
+	for (int i = 0; i < b->n; i++) {
+		const char *fp = q->fingerprint != NULL ?
+		    q->fingerprint(b->m[i].name, q->fp_arg) : NULL;
+
+		b->why[i] = mq_mailbox_why(&b->m[i], q->now, fp);
+		if (!may_send(b->why[i]))
+			continue;
+		len += (size_t)snprintf(b->usable + len, sizeof b->usable - len,
+		    "%s%lld", b->any ? "," : "", (long long)b->m[i].id);
+		b->any = 1;
+	}
+	snprintf(b->usable + len, sizeof b->usable - len, "]");
+	return MQ_OK;
+}
+
+/* Round robin: the first usable mailbox after the cursor, wrapping; -1
+ * if none. */
+static int round_robin(const struct boxes *b, sqlite3_int64 cursor)
+{
+	int first = -1;
+
+	for (int i = 0; i < b->n; i++) {
+		if (!may_send(b->why[i]))
+			continue;
+		if (b->m[i].position > cursor)
+			return i;
+		if (first < 0)
+			first = i;
+	}
+	return first;
+}
+
+static int find_box(const struct boxes *b, sqlite3_int64 id)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->m[i].id == id)
+			return i;
+	return -1;
+}
+
+/* Why nothing due can go, into c->why, and when a mailbox may free up
+ * into c->next_ms (0: not by waiting). */
+static void explain_wait(const struct boxes *b, const struct mq_claim_req *q,
+    struct mq_claim *c)
+{
+	size_t len = 0;
+	time_t at, first = 0;
+	char d[300], t[32];
+
+	c->why[0] = '\0';
+	for (int i = 0; i < b->n && len < sizeof c->why; i++) {
+		mq_mailbox_describe(&b->m[i], b->why[i], d, sizeof d);
+		at = mq_mailbox_free_at(&b->m[i], b->why[i], q->now);
+		t[0] = '\0';
+		if (b->why[i] == MQ_MAILBOX_RESTING)
+			mq_clock_iso(at, t, sizeof t);
+		len += (size_t)snprintf(c->why + len, sizeof c->why - len,
+		    "%smailbox %s: %s%s%s", i ? "; " : "", b->m[i].name, d,
+		    t[0] ? " until " : "", t);
+		if (at > 0 && (first == 0 || at < first))
+			first = at;
+	}
+	if (b->n == 0)
+		snprintf(c->why, sizeof c->why, "the campaign has no mailbox");
+	c->next_ms = first * 1000LL;
+}
+
+/* The oldest due item of the campaign whose lead is not suppressed and
+ * whose mailbox may send: the thread's own (a lead keeps the mailbox of
+ * its first message), or for a lead without one any in the rotation.
+ * *blocked = 1 when items are due but none of them can go. */
 static int pick_item(struct mq_db *db, const struct mq_claim_req *q,
-    struct mq_claim *c, int *found, struct mq_err *err)
+    const struct boxes *b, struct mq_claim *c, int *found, int *blocked,
+    struct mq_err *err)
 {
 	static const char sql[] = "SELECT q.id, q.lead_id, q.step, "
-	    "q.attempts, l.email FROM queue q JOIN lead l ON l.id = q.lead_id "
+	    "q.attempts, l.email, coalesce(cl.mailbox_id, 0) FROM queue q "
+	    "JOIN lead l ON l.id = q.lead_id JOIN campaign_lead cl ON "
+	    "cl.campaign_id = q.campaign_id AND cl.lead_id = q.lead_id "
 	    "WHERE q.campaign_id = ?1 AND q.status = 'pending' AND "
 	    "q.scheduled_at <= ?2 AND NOT EXISTS (SELECT 1 FROM suppression s "
-	    "WHERE s.email = l.email) ORDER BY q.scheduled_at, q.id LIMIT 1";
+	    "WHERE s.email = l.email) AND CASE WHEN cl.mailbox_id IS NULL "
+	    "THEN ?3 ELSE cl.mailbox_id IN (SELECT value FROM json_each(?4)) "
+	    "END ORDER BY q.scheduled_at, q.id LIMIT 1";
 	sqlite3_stmt *st;
+	sqlite3_int64 due = 0;
 	int rc, sr;
 
+	*blocked = 0;
 	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
 		return rc;
-	mq_db_bind(st, "II", q->campaign, (sqlite3_int64)q->now);
+	mq_db_bind(st, "IIis", q->campaign, (sqlite3_int64)q->now, b->any,
+	    b->usable);
 	sr = sqlite3_step(st);
 	*found = sr == SQLITE_ROW;
 	if (sr == SQLITE_ROW) {
@@ -438,10 +555,17 @@ static int pick_item(struct mq_db *db, const struct mq_claim_req *q,
 		c->step = sqlite3_column_int(st, 2);
 		c->attempts = sqlite3_column_int(st, 3) + 1;
 		copy_col(st, 4, c->email, sizeof c->email);
+		c->mailbox_id = sqlite3_column_int64(st, 5);
 	} else if (sr != SQLITE_DONE) {
 		rc = mq_db_fail(db, sr, "pick item", err);
 	}
 	mq_db_release(db, st);
+	if (rc == MQ_OK && !*found)
+		rc = mq_db_get(db, err, &due, NULL, "SELECT EXISTS (SELECT 1 "
+		    "FROM queue WHERE campaign_id = ?1 AND status = 'pending' "
+		    "AND scheduled_at <= ?2)", "II", q->campaign,
+		    (sqlite3_int64)q->now);
+	*blocked = due != 0;
 	return rc;
 }
 
@@ -514,11 +638,37 @@ static int record_duplicate(struct mq_db *db, const struct mq_claim *c,
 	    (sqlite3_int64)now);
 }
 
+/* The mailbox of claim c: the thread's, or the rotation's next; a failing
+ * one's rest moves on before it is tried, so that overlapping runs try
+ * it once. *pos is the rotation's new cursor (unchanged for a thread). */
+static int take_mailbox(struct mq_db *db, const struct mq_claim_req *q,
+    const struct boxes *b, sqlite3_int64 cursor, struct mq_claim *c,
+    sqlite3_int64 *pos, struct mq_err *err)
+{
+	int i = c->mailbox_id != 0 ? find_box(b, c->mailbox_id) :
+	    round_robin(b, cursor);
+
+	*pos = cursor;
+	if (i < 0)
+		return mq_err_perm(err, EX_SOFTWARE, "claim: no mailbox");
+	if (c->mailbox_id == 0)
+		*pos = b->m[i].position;
+	c->mailbox_id = b->m[i].id;
+	snprintf(c->mailbox, sizeof c->mailbox, "%s", b->m[i].name);
+	c->mb_failing = b->m[i].failing_since != 0;
+	if (b->why[i] != MQ_MAILBOX_PROBE)
+		return MQ_OK;
+	return mq_db_run(db, err, "UPDATE mailbox SET rest_until = ?2 WHERE "
+	    "id = ?1", "II", c->mailbox_id, (sqlite3_int64)q->now +
+	    mq_mailbox_rest(b->m[i].fail_count + 1));
+}
+
 static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
     enum mq_claim_status *status, struct mq_claim *c, struct mq_err *err)
 {
-	sqlite3_int64 next = 0, cursor = 0, sender = 0;
-	int found, ok, pos, dup, taken, rc;
+	sqlite3_int64 next = 0, cursor = 0, sender = 0, pos = 0;
+	struct boxes b;
+	int found, ok, dup, taken, blocked, rc;
 
 	rc = mq_db_get(db, err, &next, &found, "SELECT next_send_at * 1000 + "
 	    "next_send_ms FROM campaign WHERE id = ?1 AND NOT retired AND "
@@ -535,15 +685,17 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 		*status = MQ_CLAIM_LIMIT;
 		return rc;
 	}
-	if ((rc = pick_item(db, q, c, &found, err)) != MQ_OK || !found) {
-		*status = MQ_CLAIM_NONE;
+	if ((rc = judge_mailboxes(db, q, &b, err)) != MQ_OK)
+		return rc;
+	rc = pick_item(db, q, &b, c, &found, &blocked, err);
+	if (rc != MQ_OK || !found) {
+		*status = blocked ? MQ_CLAIM_NO_MAILBOX : MQ_CLAIM_NONE;
+		if (blocked)
+			explain_wait(&b, q, c);
 		return rc;
 	}
-	if ((rc = pick_mailbox(db, q, cursor, c, &pos, err)) != MQ_OK ||
-	    pos < 0) {
-		*status = MQ_CLAIM_NO_MAILBOX;
+	if ((rc = take_mailbox(db, q, &b, cursor, c, &pos, err)) != MQ_OK)
 		return rc;
-	}
 	if ((rc = take_item(db, q, c, &taken, err)) != MQ_OK || !taken) {
 		*status = MQ_CLAIM_NONE;
 		return rc;
@@ -554,16 +706,15 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 		*status = MQ_CLAIM_DUPLICATE;
 		return MQ_OK;
 	}
-	if (rc == MQ_OK)
-		rc = mq_db_get(db, err, &c->attempt_id, NULL, "INSERT INTO "
-		    "attempt (send_log_id, campaign_id, sender_id, mailbox_id, "
-		    "started_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id", "IIIII",
-		    c->send_log_id, q->campaign, sender, c->mailbox_id,
-		    (sqlite3_int64)q->now);
+	rc = mq_db_get(db, err, &c->attempt_id, NULL, "INSERT INTO attempt "
+	    "(send_log_id, campaign_id, sender_id, mailbox_id, started_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id", "IIIII",
+	    c->send_log_id, q->campaign, sender, c->mailbox_id,
+	    (sqlite3_int64)q->now);
 	if (rc == MQ_OK)
 		rc = mq_db_run(db, err, "UPDATE campaign SET next_send_at = "
 		    "?2 / 1000, next_send_ms = ?2 % 1000, rr_cursor = ?3 "
-		    "WHERE id = ?1", "IIi", q->campaign,
+		    "WHERE id = ?1", "III", q->campaign,
 		    (sqlite3_int64)(q->now_ms + q->gap_ms), pos);
 	/* apart, so that the status index is written only when it changes */
 	if (rc == MQ_OK)
@@ -793,13 +944,15 @@ static const struct outcome_sql {
 
 /* After a send: the next step is planned, or the lead is done. */
 static int after_sent(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_result *r, struct mq_err *err)
+    const struct mq_result *r, struct mq_recorded *rec, struct mq_err *err)
 {
 	int rc;
 
 	rc = mq_db_run(db, err, "UPDATE mailbox SET failing_since = NULL, "
-	    "last_error = NULL WHERE id = ?1 AND failing_since IS NOT NULL",
-	    "I", c->mailbox_id);
+	    "last_error = NULL, rest_until = NULL, fail_count = 0, fail_conf "
+	    "= NULL WHERE id = ?1 AND failing_since IS NOT NULL", "I",
+	    c->mailbox_id);
+	rec->mailbox_back = rc == MQ_OK && sqlite3_changes(db->h) > 0;
 	if (rc != MQ_OK || r->followup_at == 0)
 		return rc != MQ_OK ? rc : mq_db_run(db, err, "UPDATE "
 		    "campaign_lead SET status = 'done', updated_at = ?3 WHERE "
@@ -841,9 +994,30 @@ static int after_bounce(struct mq_db *db, const struct mq_claim *c,
 	return rc;
 }
 
+/* The mailbox failed: it rests (see mailbox.h). */
+static int mailbox_failed(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_result *r, struct mq_recorded *rec, struct mq_err *err)
+{
+	sqlite3_int64 was = 1;
+	int rc;
+
+	rc = mq_db_get(db, err, &was, NULL, "SELECT failing_since IS NOT NULL "
+	    "FROM mailbox WHERE id = ?1", "I", c->mailbox_id);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE mailbox SET failing_since = "
+		    "coalesce(failing_since, ?2), last_error = ?3, fail_count = "
+		    "fail_count + 1, rest_until = ?2 + CASE fail_count WHEN 0 "
+		    "THEN ?5 WHEN 1 THEN ?6 ELSE ?7 END, fail_conf = ?4 "
+		    "WHERE id = ?1", "IIssiii", c->mailbox_id,
+		    (sqlite3_int64)r->now, r->reply, r->fingerprint,
+		    mq_mailbox_rest(1), mq_mailbox_rest(2), mq_mailbox_rest(3));
+	rec->mailbox_failed = rc == MQ_OK && !was;
+	return rc;
+}
+
 static int record_locked(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *o, const struct mq_result *r, int *stale,
-    struct mq_err *err)
+    const struct mq_owner *o, const struct mq_result *r,
+    struct mq_recorded *rec, struct mq_err *err)
 {
 	const struct outcome_sql *q = &outcomes[r->outcome];
 	const char *attempt = q->attempt;
@@ -853,7 +1027,7 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 	rc = mq_db_run(db, err, q->queue, "IsIIIisI", c->queue_id, o->host,
 	    (sqlite3_int64)o->pid, (sqlite3_int64)o->start, now, r->code,
 	    r->reply, (sqlite3_int64)r->retry_at);
-	if (rc != MQ_OK || (*stale = sqlite3_changes(db->h) == 0))
+	if (rc != MQ_OK || (rec->stale = sqlite3_changes(db->h) == 0))
 		return rc;
 	if (r->outcome == MQ_OUT_FAILED && r->exhausted)
 		attempt = "temporary";      /* out of retries */
@@ -870,27 +1044,32 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 		    "updated_at = ?4 WHERE campaign_id = ?1 AND lead_id = ?2",
 		    "IIsI", c->campaign, c->lead_id, q->lead, now);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_SENT)
-		rc = after_sent(db, c, r, err);
+		rc = after_sent(db, c, r, rec, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
 		rc = after_bounce(db, c, r, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_MAILBOX)
-		rc = mq_db_run(db, err, "UPDATE mailbox SET failing_since = "
-		    "coalesce(failing_since, ?2), last_error = ?3 WHERE id = ?1",
-		    "IIs", c->mailbox_id, now, r->reply);
+		rc = mailbox_failed(db, c, r, rec, err);
+	/* the thread is the lead's from its first message that may have
+	 * reached them */
+	if (rc == MQ_OK && (r->outcome == MQ_OUT_SENT || r->outcome ==
+	    MQ_OUT_UNKNOWN || r->outcome == MQ_OUT_BOUNCED))
+		rc = mq_db_run(db, err, "UPDATE campaign_lead SET mailbox_id = "
+		    "?3 WHERE campaign_id = ?1 AND lead_id = ?2 AND mailbox_id "
+		    "IS NULL", "III", c->campaign, c->lead_id, c->mailbox_id);
 	return rc;
 }
 
 int mq_db_record(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const struct mq_result *r, int *stale,
-    struct mq_err *err)
+    const struct mq_owner *owner, const struct mq_result *r,
+    struct mq_recorded *rec, struct mq_err *err)
 {
 	int rc;
 
-	*stale = 0;
+	memset(rec, 0, sizeof *rec);
 	if ((rc = mq_db_begin(db, err)) != MQ_OK)
 		return rc;
-	rc = record_locked(db, c, owner, r, stale, err);
-	if (rc == MQ_OK && !*stale)
+	rc = record_locked(db, c, owner, r, rec, err);
+	if (rc == MQ_OK && !rec->stale)
 		return mq_db_commit(db, err);
 	mq_db_rollback(db);
 	return rc;

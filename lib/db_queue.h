@@ -73,7 +73,8 @@ enum mq_claim_status {
 	MQ_CLAIM_NONE,        /* nothing due */
 	MQ_CLAIM_PACE,        /* the campaign's next send time is later */
 	MQ_CLAIM_LIMIT,       /* campaign or sender at the day's limit */
-	MQ_CLAIM_NO_MAILBOX,  /* every mailbox at its limit, disabled or failing */
+	MQ_CLAIM_NO_MAILBOX,  /* messages are due, but no mailbox they may go
+	                         from may send now: see mq_claim.why */
 	MQ_CLAIM_DUPLICATE,   /* the send log already has this message: skipped */
 	MQ_CLAIM_GONE         /* the campaign is no longer scheduled or running */
 };
@@ -85,9 +86,14 @@ struct mq_claim_req {
 	time_t                 day_start;   /* local midnight in the campaign's zone */
 	int                    gap_ms;      /* to the next send: delay ± jitter */
 	const struct mq_owner *owner;
-	const sqlite3_int64   *skip;        /* mailboxes failing in this run */
-	int                    n_skip;
+	/* what the run's config logs mailbox name in with (see mailbox.h),
+	 * or NULL; may be NULL */
+	const char          *(*fingerprint)(const char *name, const void *arg);
+	const void            *fp_arg;
 };
+
+/* Mailboxes of one campaign the claim looks at, at most. */
+#define MQ_CLAIM_MAILBOXES 64
 
 struct mq_claim {
 	sqlite3_int64 campaign;
@@ -96,9 +102,15 @@ struct mq_claim {
 	int           step;
 	int           attempts;             /* tries so far, this one included */
 	long long     next_ms;              /* MQ_CLAIM_PACE: the campaign's
-	                                       next send time, milliseconds */
+	                                       next send time; NO_MAILBOX: when
+	                                       a mailbox may free up (0: not by
+	                                       waiting); milliseconds */
+	int           mb_failing;           /* the mailbox was failing: this
+	                                       message is its probe */
 	char          mailbox[64];
 	char          email[320];
+	char          why[600];             /* MQ_CLAIM_NO_MAILBOX: each
+	                                       mailbox and why it may not send */
 };
 
 /* The claim (see above). With dry_run the transaction is rolled back: the
@@ -151,15 +163,27 @@ struct mq_result {
 	time_t          retry_at;      /* MQ_OUT_RETRY */
 	time_t          followup_at;   /* MQ_OUT_SENT: next step due, 0 if none */
 	int             exhausted;     /* MQ_OUT_FAILED: out of retries */
+	const char     *fingerprint;   /* MQ_OUT_MAILBOX: the mailbox's, or
+	                                  NULL */
+};
+
+/* What recording an outcome did beyond the message. */
+struct mq_recorded {
+	int stale;          /* the claim was no longer ours (someone reclaimed
+	                       it): nothing changed */
+	int mailbox_failed; /* the mailbox was not failing and now is */
+	int mailbox_back;   /* the mailbox was failing and works again */
 };
 
 /* Records the outcome of claim c in one transaction, guarded by the claim
- * still being ours. *stale = 1 if it was not (someone reclaimed it): then
- * nothing changes. MQ_OUT_MAILBOX also marks the mailbox failing with the
- * reply (never a secret); MQ_OUT_SENT clears that mark. */
+ * still being ours, and says what it did in *rec. MQ_OUT_MAILBOX also
+ * marks the mailbox failing with the reply (never a secret) and sets it
+ * resting (mailbox.h), under the fingerprint r->fingerprint; MQ_OUT_SENT
+ * clears that mark. A message that reached the lead (sent, unknown,
+ * bounced) fixes the mailbox of the lead's thread if it had none. */
 int mq_db_record(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const struct mq_result *r, int *stale,
-    struct mq_err *err);
+    const struct mq_owner *owner, const struct mq_result *r,
+    struct mq_recorded *rec, struct mq_err *err);
 
 enum mq_db_reply {
 	MQ_DB_REPLY_MARKED,   /* now replied; pending follow-ups cancelled */

@@ -187,13 +187,13 @@ static int followup(struct mq_db *db, const struct mq_db_run_campaign *camp,
 /* Records r, retrying while the database is busy: an outcome is worth a
  * few seconds more. */
 static int record(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const struct mq_result *r, int *stale,
-    struct mq_err *err)
+    const struct mq_owner *owner, const struct mq_result *r,
+    struct mq_recorded *rec, struct mq_err *err)
 {
 	int rc = MQ_TEMP;
 
 	for (int i = 0; i < 3 && rc == MQ_TEMP; i++)
-		rc = mq_db_record(db, c, owner, r, stale, err);
+		rc = mq_db_record(db, c, owner, r, rec, err);
 	return rc;
 }
 
@@ -256,6 +256,7 @@ static int conclude(struct mq_flight *f, const struct mq_smtp_result *res,
 	    f->camp->retry_attempts, &r.exhausted);
 	r.code = res->code;
 	r.reply = res->reply;
+	r.fingerprint = f->m.mb != NULL ? f->m.mb->fingerprint : NULL;
 	if (r.outcome == MQ_OUT_RETRY)
 		r.retry_at = r.now + f->camp->backoff[c->attempts - 1 < 32 ?
 		    c->attempts - 1 : 31];
@@ -265,7 +266,7 @@ static int conclude(struct mq_flight *f, const struct mq_smtp_result *res,
 	d->outcome = r.outcome;
 	d->code = r.code;
 	snprintf(d->reply, sizeof d->reply, "%s", res->reply);
-	return record(f->db, c, f->owner, &r, &d->stale, err);
+	return record(f->db, c, f->owner, &r, &d->rec, err);
 }
 
 /* A message that could not be handed to a transport: nothing was sent. */

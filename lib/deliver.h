@@ -43,7 +43,7 @@ struct mq_delivered {
 	enum mq_outcome outcome;
 	int             code;
 	char            reply[512];
-	int             stale;        /* the claim was taken from us meanwhile */
+	struct mq_recorded rec;       /* stale, mailbox failed or back */
 };
 
 /* A message between its claim and its outcome, its SMTP transfer run by

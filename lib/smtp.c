@@ -335,6 +335,10 @@ static CURL *easy_setup(struct mq_smtp_xfer *x,
 	rc |= curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
 	rc |= curl_easy_setopt(c, CURLOPT_DEBUGDATA, x);
 	rc |= curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+	/* A session is closed with its message: a kept one would be a
+	 * session of the mailbox that no claim counts, and providers cap
+	 * them per account (max_connections). */
+	rc |= curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
 	if (rc != 0) {
 		curl_easy_cleanup(c);
 		return NULL;

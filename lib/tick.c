@@ -21,10 +21,8 @@ struct run {
 	const struct mq_tick_opts *o;
 	struct mq_tick_stats      *st;
 	struct mq_owner            owner;
-	sqlite3_int64              skip[64];   /* mailboxes failing this run */
-	int                        n_skip;
 	struct mq_err             *err;
-	CURLSH                    *share;      /* connections kept for reuse */
+	CURLSH                    *share;      /* the run's DNS cache */
 	pthread_mutex_t            locks[CURL_LOCK_DATA_LAST];
 	struct flight {
 		struct mq_flight                *f;
@@ -36,6 +34,7 @@ struct run {
 	int                        n_fl;
 	struct mq_db             **pool;       /* the flights' connections, */
 	int                        n_pool;     /* kept for the run */
+	int                        passes;
 };
 
 /* delay ± jitter %, uniformly, in milliseconds. */
@@ -59,17 +58,22 @@ static void count(struct run *r, const struct mq_db_run_campaign *c,
 	    "attempt=%d outcome=%s code=%d reply=\"%s\"", c->name, cl->email,
 	    cl->step, cl->mailbox, cl->attempts, names[d->outcome], d->code,
 	    d->reply);
+	/* a mailbox's first failure is told (cron mails it), its later
+	 * ones only with -v, and so is its recovery */
 	if (d->outcome == MQ_OUT_MAILBOX) {
-		mq_log(MQ_LOG_WARN, "campaign %s: mailbox %s: %s", c->name,
-		    cl->mailbox, d->reply);
-		if (r->n_skip < 64)
-			r->skip[r->n_skip++] = cl->mailbox_id;
+		mq_log(d->rec.mailbox_failed ? MQ_LOG_WARN : MQ_LOG_INFO,
+		    "campaign %s: mailbox %s: %s%s", c->name, cl->mailbox,
+		    d->reply, d->rec.mailbox_failed ? "; it rests and is tried "
+		    "again later (see mailq-stats)" : " (still failing)");
+	} else if (d->rec.mailbox_back) {
+		mq_log(MQ_LOG_INFO, "campaign %s: mailbox %s works again",
+		    c->name, cl->mailbox);
 	} else if (d->outcome == MQ_OUT_UNKNOWN) {
 		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d: may have been "
 		    "delivered (%s); marked unknown, not resent", c->name,
 		    cl->email, cl->step, d->reply);
 	}
-	if (d->stale)
+	if (d->rec.stale)
 		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d: claim was taken "
 		    "over meanwhile; outcome not recorded", c->name, cl->email,
 		    cl->step);
@@ -94,14 +98,14 @@ static void report_dry(struct run *r, const struct mq_db_run_campaign *c,
 
 /* Why a dry run would send nothing for c now. */
 static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
-    enum mq_claim_status status, long long next_ms)
+    enum mq_claim_status status, const struct mq_claim *cl)
 {
+	long long next_ms = cl->next_ms;
+
 	static const char *const why[] = {
 		[MQ_CLAIM_NONE] = "nothing due",
 		[MQ_CLAIM_LIMIT] = "the day's limit of the campaign or its "
 		    "sender is reached",
-		[MQ_CLAIM_NO_MAILBOX] = "no mailbox is usable (limits, disabled, "
-		    "failing)",
 		[MQ_CLAIM_DUPLICATE] = "a message already in the send log",
 		[MQ_CLAIM_GONE] = "no longer scheduled or running",
 	};
@@ -111,9 +115,19 @@ static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
 		mq_sched_format(c->timezone, (time_t)(next_ms / 1000),
 		    "%a %Y-%m-%d %H:%M:%S %Z", t, sizeof t, NULL);
 		fprintf(r->o->out, "%s: next message at %s\n", c->name, t);
+	} else if (status == MQ_CLAIM_NO_MAILBOX) {
+		fprintf(r->o->out, "%s: messages are due, but no mailbox they "
+		    "may go from can send: %s\n", c->name, cl->why);
 	} else {
 		fprintf(r->o->out, "%s: %s\n", c->name, why[status]);
 	}
+}
+
+static const char *fingerprint(const char *name, const void *arg)
+{
+	const struct mq_conf_mailbox *m = mq_conf_mailbox(arg, name);
+
+	return m != NULL ? m->fingerprint : NULL;
 }
 
 /* Claims and sends at most one message of c. *claimed says whether the
@@ -124,7 +138,7 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 	time_t now = (time_t)(now_ms / 1000);
 	struct mq_claim_req q = { .campaign = c->id, .now = now,
 	    .now_ms = now_ms, .gap_ms = gap(c), .owner = &r->owner,
-	    .skip = r->skip, .n_skip = r->n_skip };
+	    .fingerprint = fingerprint, .fp_arg = r->conf };
 	enum mq_claim_status status;
 	struct mq_flight *f;
 	struct mq_delivered d;
@@ -138,10 +152,10 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 		rc = mq_db_claim(r->db, &q, 0, &status, &cl, r->err);
 	if (rc != MQ_OK)
 		return rc;
-	if (status == MQ_CLAIM_PACE)
+	if (status == MQ_CLAIM_PACE || status == MQ_CLAIM_NO_MAILBOX)
 		*due = cl.next_ms;
 	if (r->o->dry_run && status != MQ_CLAIM_OK)
-		report_wait(r, c, status, cl.next_ms);
+		report_wait(r, c, status, &cl);
 	if (status == MQ_CLAIM_DUPLICATE)
 		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d is already in the "
 		    "send log; skipped", c->name, cl.email, cl.step);
@@ -167,16 +181,17 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 	return rc;
 }
 
-/* Messages of one campaign in the air at once, at most: each has a
- * connection of its own, so that the queue's own work for one overlaps the
- * server's for another. Only a campaign whose pace lets a message follow
- * at once (delay 0) has more than one (a paced one would only take the
- * write lock to learn it must wait); a dry run reports one. */
-#define BURST 4
+/* Transfers in the air at once in one run, at most, whatever the number
+ * of campaigns and mailboxes: each is a thread and a database connection,
+ * so a run's memory stays flat. A campaign whose pace lets messages
+ * follow at once (delay 0) claims as many as its mailboxes' caps
+ * (max_connections, max_per_minute, decided by the claim across every
+ * run) and this let it; a paced one, or a dry run, one per pass. */
+#define MQ_TICK_FLIGHTS 32
 
 static int burst(const struct run *r, const struct mq_db_run_campaign *c)
 {
-	return r->o->dry_run || c->delay > 0 ? 1 : BURST;
+	return r->o->dry_run || c->delay > 0 ? 1 : MQ_TICK_FLIGHTS;
 }
 
 /* One campaign, one pass: window, status, plan, claims. */
@@ -206,7 +221,8 @@ static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
 		rc = mq_db_plan(r->db, c->id, now, &planned, &done, r->err);
 	if (rc == MQ_OK && done)
 		mq_log(MQ_LOG_INFO, "campaign=%s status=completed", c->name);
-	for (int k = 0; rc == MQ_OK && !done && k < burst(r, c); k++) {
+	for (int k = 0; rc == MQ_OK && !done && k < burst(r, c) &&
+	    r->n_fl < MQ_TICK_FLIGHTS; k++) {
 		rc = claim_one(r, c, now_ms, &one, due);
 		*claimed |= one;
 		if (!one)
@@ -315,8 +331,9 @@ static void share_unlock(CURL *h, curl_lock_data data, void *p)
 	pthread_mutex_unlock(&r->locks[data]);
 }
 
-/* One connection cache for every transfer of the run, shared by its
- * threads. */
+/* One DNS cache for every transfer of the run, shared by its threads.
+ * (Connections are not kept: each message's session closes with it, see
+ * smtp.c.) */
 static int share_init(struct run *r)
 {
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -326,7 +343,6 @@ static int share_init(struct run *r)
 	curl_share_setopt(r->share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(r->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(r->share, CURLSHOPT_USERDATA, r);
-	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	return MQ_OK;
 }
@@ -342,17 +358,26 @@ static int pass(struct run *r, long long now, int *claimed, long long *next)
 	*next = 0;
 	if ((rc = mq_db_run_campaigns(r->db, r->o->only, &v, &n, r->err)))
 		return rc;
-	if ((r->fl = calloc((size_t)n * BURST + 1, sizeof *r->fl)) == NULL)
+	if ((r->fl = calloc(MQ_TICK_FLIGHTS + 1, sizeof *r->fl)) == NULL)
 		rc = mq_err_temp(r->err, "out of memory");
-	for (int i = 0; rc == MQ_OK && i < n; i++) {
+	/* each pass starts one campaign further on, so that when the run's
+	 * transfers are all taken every campaign still gets its turn */
+	for (int k = 0; rc == MQ_OK && k < n; k++) {
+		const struct mq_db_run_campaign *c = &v[(k + r->passes) % n];
+
+		if (r->n_fl >= MQ_TICK_FLIGHTS) {
+			*claimed = 1;       /* the rest in the next pass */
+			break;
+		}
 		/* a database still busy after its wait, or full, ends the
 		 * run (EX_TEMPFAIL): nothing is lost, cron runs it again */
-		if ((rc = campaign_pass(r, &v[i], now, &any, &due)) != MQ_OK)
-			mq_err_prefix(r->err, "campaign %s", v[i].name);
+		if ((rc = campaign_pass(r, c, now, &any, &due)) != MQ_OK)
+			mq_err_prefix(r->err, "campaign %s", c->name);
 		*claimed |= any;
 		if (due > 0 && (*next == 0 || due < *next))
 			*next = due;
 	}
+	r->passes++;
 	/* what was claimed goes out, whatever happened after the claim */
 	if (r->fl != NULL && (lrc = fly(r)) != MQ_OK && rc == MQ_OK)
 		rc = lrc;
@@ -437,7 +462,7 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
 		if ((rc = share_init(&r)) != MQ_OK)
 			return rc;
 		rc = loop(&r);
-		curl_share_cleanup(r.share);    /* closes kept connections */
+		curl_share_cleanup(r.share);
 		pool_close(&r);
 		return rc;
 	}

@@ -126,12 +126,12 @@ static void test_data_phase_synced(void **state)
 	struct mq_db *db = seeded();
 	struct mq_claim_req q = { .campaign = 1, .now = 1000,
 	    .now_ms = 1000000 };
-	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0 };
+	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0, NULL };
 	enum mq_claim_status st;
 	struct mq_owner o;
 	struct mq_claim c;
 	struct mq_err err;
-	int stale;
+	struct mq_recorded rec;
 
 	(void)state;
 	assert_non_null(orig[0]);       /* the wrapper is in the way */
@@ -148,8 +148,8 @@ static void test_data_phase_synced(void **state)
 	assert_int_equal(synchronous(db), 1);   /* NORMAL again */
 
 	syncs = 0;
-	assert_int_equal(mq_db_record(db, &c, &o, &r, &stale, &err), MQ_OK);
-	assert_int_equal(stale, 0);
+	assert_int_equal(mq_db_record(db, &c, &o, &r, &rec, &err), MQ_OK);
+	assert_int_equal(rec.stale, 0);
 	assert_int_equal(syncs, 0);
 	mq_db_close(db);
 }
