@@ -434,7 +434,8 @@ arg 64 "which command\?"                       mailq-campaign
 arg 64 "unknown command 'frobnicate'"          mailq-campaign frobnicate q4
 arg 64 "start: which campaign\?"               mailq-campaign start
 arg 64 "unexpected argument 'extra'"           mailq-campaign start q4 extra
-arg 64 "replied: which addresses"              mailq-campaign replied q4
+arg 64 "replied: which .*addresses"           mailq-campaign replied q4
+arg 64 "reassign: "                            mailq-campaign reassign q4 m1
 arg 64 "unexpected argument 'extra'"           mailq-campaign list extra
 arg 64 "unrecognized option '--bogus'"         mailq-campaign --bogus list
 arg 66 "campaign 'nope': no such campaign"     mailq-campaign start nope
@@ -543,6 +544,8 @@ done <<'TABLE'
 78|16|-|connect_timeout must be >= 1|connect_timeout = 0;
 78|16|-|connect_timeout must be <= 300|connect_timeout = 301;
 78|17|-|timeout must be <= 600|timeout = 601;
+78|17|-|max_connections must be >= 1|timeout = 10; max_connections = 0;
+78|17|-|max_per_minute must be >= 0|timeout = 10; max_per_minute = -1;
 78|18|-|enabled must be true or false|enabled = "yes";
 78|18|-|username needs a password or password_file|username = "anna";
 78|18|-|password and password_file: use one, not both|username = "anna"; password = "Secr3tPW"; password_file = "pw";
