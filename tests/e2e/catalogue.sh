@@ -10,8 +10,9 @@
 #     option, field or variable;
 #   - that the database is unchanged: the bytes of the main file and of
 #     its -wal (an empty -wal is as good as none), not a dump, so that not
-#     even a switch of the journal mode or a checkpoint goes unseen; no
-#     rollback journal is left;
+#     even a switch of the journal mode or a checkpoint goes unseen (the
+#     pristine database has its last commits in the -wal, as mailq leaves
+#     them); no rollback journal is left;
 #   - that the test SMTP server received nothing (the database is ready to
 #     send: q4 is scheduled, its window open at $NOW, and a dead run's
 #     claim waits for mailq-reclaim);
@@ -19,9 +20,10 @@
 # A few cases succeed on purpose (readers of a locked or read-only
 # database, results that TZ or HOME must not change); they assert the same.
 #
-# Cases marked "issue 11 fix" wait for contracts still being built; cases
-# marked "defect:" show behaviour that contradicts the manual. Both fail
-# until the programs change; every other case must pass.
+# Cases marked "issue 11 fix" are the contracts of issue 11 (they failed
+# before it); cases marked "defect:" show behaviour that contradicts the
+# manual and fail until the program or its page changes. Every other case
+# must pass.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
 smtpd_start
@@ -137,10 +139,6 @@ export MAILQ_CONFIG="$B/mailq.conf" MAILQ_NOW=$NOW
 (
 	cd "$B" || exit 1
 	expect 0 mailq-init -q
-	{ echo "email,first_name,company"
-	  for i in 1 2 3; do echo "l$i@example.com,Lena$i,Firma $i"; done; } > leads.csv
-	expect 0 mailq-import -q q4 leads.csv
-	expect 0 mailq-campaign -q start q4
 	# a claim of a run that died on another host a day ago
 	sql mailq.db "INSERT INTO lead (email, fields, created_at)
 	    VALUES ('stale@example.com', '{\"first_name\":\"S\",\"company\":\"C\"}', 0);
@@ -161,10 +159,13 @@ export MAILQ_CONFIG="$B/mailq.conf" MAILQ_NOW=$NOW
 	  INSERT INTO attempt (send_log_id, campaign_id, sender_id, mailbox_id, started_at)
 	    SELECT max(id), campaign_id, 1, 1, claimed_at FROM send_log" ||
 	    fail "cannot add the dead run's claim"
-	# everything into the main file; the -wal stays, empty
-	sql mailq.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
-	expect 0 mailq-stats
-	[ -e mailq.db-wal ] && [ ! -s mailq.db-wal ] || fail "no empty -wal"
+	# then leads and the start, which mailq leaves in the -wal: a
+	# refused command must not even checkpoint them into the main file
+	{ echo "email,first_name,company"
+	  for i in 1 2 3; do echo "l$i@example.com,Lena$i,Firma $i"; done; } > leads.csv
+	expect 0 mailq-import -q q4 leads.csv
+	expect 0 mailq-campaign -q start q4
+	[ -s mailq.db-wal ] && [ -e mailq.db-shm ] || fail "no -wal with the last commits"
 	expect 0 mailq-reclaim -n
 	grep_out "would have: requeued 1"
 ) || exit 1
@@ -185,14 +186,19 @@ cp -p "$S/foreign/mailq.db" "$S/foreignv/"
 sql "$S/foreignv/mailq.db" "PRAGMA user_version = $(sql "$B/mailq.db" 'PRAGMA user_version')"
 state text                        # not SQLite at all
 printf 'email,first_name\nzofia@example.com,Zofia\n' > "$S/text/mailq.db"
-state newer
-cp -p "$S/pristine/mailq.db" "$S/newer/"
-sql "$S/newer/mailq.db" "PRAGMA user_version = 99"
+# from_pristine NAME [SQL]: a copy of the pristine files, changed by SQL
+# through the sqlite3 shell (which takes the -wal into the main file)
+from_pristine() {
+	state "$1"
+	cp -p "$S/pristine"/mailq.db* "$S/$1/"
+	[ -z "${2:-}" ] || sql "$S/$1/mailq.db" "$2" || fail "state $1: $2"
+}
+from_pristine newer "PRAGMA user_version = 99"
 state older                       # schema.sql alone: version 1
 sqlite3 "$S/older/mailq.db" < "$MQ_TOP/schema.sql"
 sql "$S/older/mailq.db" "PRAGMA journal_mode = WAL" >/dev/null   # as mailq-init left it
-state corrupt                     # garbage over the middle half of the pages
-cp -p "$S/pristine/mailq.db" "$S/pristine/mailq.db-wal" "$S/corrupt/"
+from_pristine corrupt "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+# garbage over the middle half of the pages
 pages=$(( $(stat -c %s "$S/corrupt/mailq.db") / 4096 ))
 [ "$pages" -ge 8 ] || fail "the pristine database has only $pages pages"
 yes 'mailq catalogue: garbage over the pages in the middle.' |
@@ -202,22 +208,20 @@ yes 'mailq catalogue: garbage over the pages in the middle.' |
 eq "$pages" "$(( $(stat -c %s "$S/corrupt/mailq.db") / 4096 ))" "corrupt: same size"
 # q4 stopped; q4 in draft with a lead that lacks {{company}}; q4 paused
 # with its only mailbox disabled
-variant() {   # variant NAME SQL
-	state "$1"
-	cp -p "$S/pristine/mailq.db" "$S/$1/"
-	sql "$S/$1/mailq.db" "$2"
-}
-variant stopped "UPDATE campaign SET status = 'stopped' WHERE name = 'q4'"
-variant lacking "UPDATE campaign SET status = 'draft' WHERE name = 'q4';
+from_pristine stopped "UPDATE campaign SET status = 'stopped' WHERE name = 'q4'"
+from_pristine lacking "UPDATE campaign SET status = 'draft' WHERE name = 'q4';
     UPDATE lead SET fields = json_remove(fields, '\$.company')
     WHERE email = 'l2@example.com'"
-variant nombox "UPDATE campaign SET status = 'paused' WHERE name = 'q4';
+from_pristine nombox "UPDATE campaign SET status = 'paused' WHERE name = 'q4';
     UPDATE mailbox SET enabled = 0"
 chmod -R a+rX "$S"
 # (the sqlite3 shell removes the -wal and -shm when it closes: it must
 # never open the pristine files, which the read-only cases need)
-[ -e "$S/pristine/mailq.db-wal" ] && [ -e "$S/pristine/mailq.db-shm" ] ||
+[ -s "$S/pristine/mailq.db-wal" ] && [ -e "$S/pristine/mailq.db-shm" ] ||
     fail "the pristine state lost its -wal or -shm"
+
+rm -rf "$T/read"; mkdir "$T/read"; cp "$S/pristine"/mailq.db* "$T/read/"
+PRISTINE_DUMP=$(sql "$T/read/mailq.db" .dump)
 
 # ------------------------------------------------------------- the runner
 N=0 NFAIL=0 FAILED=""
@@ -335,11 +339,26 @@ received() {
 	return 0
 }
 
-# db_changes SRC DIR: CHANGES = what differs between the state's files
-# and the case's, in bytes; an empty or missing -wal counts as none.
+# db_changes SRC DIR [full]: CHANGES = what differs between the state's
+# files and the case's, in bytes; an empty or missing -wal counts as none.
+# On a full disk a refused commit leaves the frames it managed to write
+# after the -wal's last commit, which no reader takes: there the -wal's
+# bytes up to its length before must be the same, and the database the
+# same when read.
 db_changes() {
 	local src=$1 d=$2 f=mailq.db-wal
 	CHANGES=""
+	if [ "${3:-}" = full ]; then
+		cmp -s "$src/mailq.db" "$d/mailq.db" || CHANGES="mailq.db changed; "
+		cmp -s -n "$(stat -c %s "$src/$f")" "$src/$f" "$d/$f" ||
+		    CHANGES="$CHANGES$f: its committed frames changed; "
+		rm -rf "$T/read"; mkdir "$T/read"
+		cp "$d"/mailq.db "$d/$f" "$T/read/"
+		[ "$(sql "$T/read/mailq.db" .dump)" = "$PRISTINE_DUMP" ] ||
+		    CHANGES="${CHANGES}its content changed; "
+		CHANGES=${CHANGES%; }
+		return
+	fi
 	if [ -e "$src/mailq.db" ]; then
 		cmp -s "$src/mailq.db" "$d/mailq.db" ||
 		    CHANGES="mailq.db changed ($(stat -c %s "$d/mailq.db" 2>/dev/null || echo no) bytes, was $(stat -c %s "$src/mailq.db")); "
@@ -373,7 +392,7 @@ case_check() {
 		why="${why:+$why; }the password is shown"
 	fi
 	if [ "${CASE_W[$n]}" = 0 ]; then
-		db_changes "${CASE_SRC[$n]}" "$d"
+		db_changes "${CASE_SRC[$n]}" "$d" "${CASE_STATE[$n]}"
 		[ -z "$CHANGES" ] || why="${why:+$why; }database: $CHANGES"
 	fi
 	if [ -n "${CASE_KEEP[$n]}" ] && ! cmp -s "$K/${CASE_KEEP[$n]}" "$d/${CASE_KEEP[$n]}"; then
