@@ -686,6 +686,14 @@ for f in "empty.txt|b\.txt: is empty" "latin1.txt|b\.txt: not valid UTF-8" \
 done
 case_ -f "$G/empty.txt=b.html" templates "mailq-init --check: b.html: empty" \
     pristine 78 "mailq\.conf:54: .*b\.html: is empty" mailq-init --check
+case_ -x "rm b.txt && mkdir b.txt" templates "mailq-init: b.txt is a directory" \
+    pristine 78 "mailq\.conf:53: .*b\.txt: cannot read: Is a directory" mailq-init
+# files the user may not read (the readonly cases run as nobody when root)
+case_ -x "chmod 000 b.html" templates "mailq-init --check: b.html unreadable" \
+    readonly 78 "mailq\.conf:54: .*b\.html: cannot read: Permission denied" \
+    mailq-init --check
+case_ -x "chmod 000 mailq.conf" config "mailq-stats: mailq.conf unreadable" \
+    readonly 66 "mailq\.conf: cannot read: Permission denied" mailq-stats
 
 # ------------------------------------------------------------------- CSV
 # mailq-import --strict q4 t.csv must refuse each with 65, name t.csv and
@@ -745,18 +753,18 @@ case_ -f "$G/long.csv=t.csv" csv "an address of 310 characters" pristine 65 \
     "^t\.csv:2: invalid email address .*longer than 254 characters" \
     mailq-import --strict q4 t.csv
 # file-level problems import nothing even without --strict
-printf 'email,first_name\ngood@example.com,G\nbad@example.com,"open\n' > "$G/unterminated.csv"
+printf 'email,first_name,company\ngood@example.com,G,C\nbad@example.com,"open,C\n' > "$G/unterminated.csv"
 case_ -f "$G/unterminated.csv=t.csv" csv "an unterminated quote, no --strict" \
     pristine 65 "t\.csv:3: unterminated quoted field" mailq-import q4 t.csv
-{ printf 'email,first_name\ngood@example.com,G\nx@example.com,'
-  head -c 2097152 /dev/zero | tr '\0' a; printf '\n'; } > "$G/huge.csv"
+{ printf 'email,first_name,company\ngood@example.com,G,C\nx@example.com,'
+  head -c 2097152 /dev/zero | tr '\0' a; printf ',C\n'; } > "$G/huge.csv"
 case_ -f "$G/huge.csv=t.csv" csv "a field of 2 MiB, no --strict" pristine 65 \
     "t\.csv:3: field longer than 1048576 bytes" mailq-import q4 t.csv
 # defect: a field just over 1 MiB is a rejected row, and the other rows are
 # imported, where mailq-import(8) says a field longer than 1 MiB is a
 # problem with the file as a whole that imports nothing
-{ printf 'email,first_name\ngood@example.com,G\nx@example.com,'
-  head -c 1048577 /dev/zero | tr '\0' a; printf '\n'; } > "$G/over.csv"
+{ printf 'email,first_name,company\ngood@example.com,G,C\nx@example.com,'
+  head -c 1048577 /dev/zero | tr '\0' a; printf ',C\n'; } > "$G/over.csv"
 case_ -t "defect: a field of 1 MiB + 1 byte rejects its row only; the rest is imported" \
     -f "$G/over.csv=t.csv" csv "a field of 1 MiB + 1 byte, no --strict" pristine 65 \
     "t\.csv:3: field longer than" mailq-import q4 t.csv
