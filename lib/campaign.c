@@ -210,18 +210,18 @@ int mq_campaign_control(struct mq_db *db, const char *name,
 	int rc;
 
 	memset(res, 0, sizeof *res);
+	if ((rc = mq_db_begin(db, err)) != MQ_OK)
+		return rc;
 	if (action == MQ_CAMPAIGN_RESUME) {
 		/* messages in flight when it was paused, whose runs have since
-		 * died, go back to the queue first (or become unknown) */
+		 * died, go back to the queue first (or become unknown), in the
+		 * same transaction: a resume refused changes nothing */
 		struct mq_reclaim_opts o = { name, 0, 0, MQ_RECLAIM_CLAIMS };
 
 		rc = mq_reclaim_run(db, &o, now, &res->reclaimed, NULL, NULL, err);
-		if (rc != MQ_OK)
-			return rc;
 	}
-	if ((rc = mq_db_begin(db, err)) != MQ_OK)
-		return rc;
-	if ((rc = mq_db_campaign_get(db, name, &c, err)) == MQ_OK) {
+	if (rc == MQ_OK && (rc = mq_db_campaign_get(db, name, &c, err)) ==
+	    MQ_OK) {
 		rc = control(db, &c, action, now, res, err);
 		mq_db_campaign_free(&c);
 	}

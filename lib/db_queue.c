@@ -378,7 +378,8 @@ static int limits_ok(struct mq_db *db, const struct mq_claim_req *q,
 
 /* The campaign's mailboxes as the claim must see them: day counts (a
  * count not of this day fails closed), sessions open in every run, the
- * last minute's starts, and their rest. */
+ * last minute's starts (61 s of whole seconds, so that no 60 s of real
+ * time can hold more), and their rest. */
 static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
     struct mq_mailbox_state *m, int max, int *n, struct mq_err *err)
 {
@@ -389,7 +390,7 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 	    "WHERE q.status = 'sending' AND q.mailbox_id = m.id AND "
 	    "q.claimed_at >= ?3 - ?4), m.max_connections, CASE WHEN "
 	    "m.max_per_minute > 0 THEN (SELECT count(*) FROM attempt a WHERE "
-	    "a.mailbox_id = m.id AND a.started_at > ?3 - 60) ELSE 0 END, "
+	    "a.mailbox_id = m.id AND a.started_at > ?3 - 61) ELSE 0 END, "
 	    "m.max_per_minute, coalesce(m.failing_since, 0), "
 	    "coalesce(m.rest_until, 0), m.fail_count, coalesce(m.fail_conf, "
 	    "''), coalesce(m.last_error, '') FROM campaign_mailbox cm JOIN "

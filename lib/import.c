@@ -468,6 +468,14 @@ static void on_field(void *s, size_t len, void *arg)
 		r->pending = 1;
 		r->start = r->line;
 	}
+	/* one limit for a field, whatever libcsv's buffer happened to hold:
+	 * a field too long is the file's problem (as when libcsv's capped
+	 * buffer refuses it), not the row's */
+	if (len > MAX_FIELD) {
+		r->rc = file_error(r, r->start, "field longer than %d bytes (an "
+		    "unterminated quote?)", MAX_FIELD);
+		return;
+	}
 	r->rec_bytes += len;
 	/* Past the limits the field is counted, not kept: the row is
 	 * rejected on its count or size before any field is looked at. */

@@ -243,7 +243,8 @@ static const char *next_try(const struct mq_db_stats_mailbox *m, time_t now,
 		return "-";
 	if (m->rest_until <= now)
 		return "now";
-	mq_sched_format(tz, m->rest_until, m->rest_until - now < 43200 ?
+	mq_sched_format(tz != NULL ? tz : "UTC", m->rest_until,
+	    m->rest_until - now < 43200 ?
 	    "%H:%M" : "%a %H:%M", buf, len, NULL);
 	return buf;
 }
@@ -253,8 +254,8 @@ static void mailbox_table(const struct mq_stats *st, FILE *out)
 	struct tab t = { .ncol = 8, .align = "lllrrlll" };
 	char today[32], sent[32], err[256], at[32];
 
-	tab_row(&t, "MAILBOX", "SENDER", "ADDRESS", "TODAY", "SENT", "STATE",
-	    "NEXT TRY", "LAST ERROR");
+	tab_row(&t, "MAILBOX", "SENDER", "ADDRESS", "TODAY", "SENT",
+	    "NEXT TRY", "STATE", "LAST ERROR");
 	for (int i = 0; i < st->n_mailboxes; i++) {
 		const struct mq_stats_mailbox *m = &st->mailboxes[i];
 
@@ -263,8 +264,9 @@ static void mailbox_table(const struct mq_stats *st, FILE *out)
 		mq_stats_fmt_fit(*m->m.last_error ? m->m.last_error : "-", 50,
 		    err, sizeof err);
 		tab_row(&t, m->m.name, m->m.sender, m->m.address, today,
-		    num(sent, sizeof sent, m->m.sent), mailbox_state(&m->m),
-		    next_try(&m->m, st->now, st->timezone, at, sizeof at), err);
+		    num(sent, sizeof sent, m->m.sent),
+		    next_try(&m->m, st->now, st->timezone, at, sizeof at),
+		    mailbox_state(&m->m), err);
 	}
 	tab_print(&t, out);
 }
