@@ -40,13 +40,16 @@ static void read_campaign(sqlite3_stmt *st, struct mq_db_campaign *c)
 	c->retry_attempts = sqlite3_column_int(st, 16);
 	c->next_send_at = sqlite3_column_int64(st, 17);
 	c->status_at = sqlite3_column_int64(st, 18);
+	c->sender_id = sqlite3_column_int64(st, 19);
+	c->sender_limit = sqlite3_column_int(st, 20);
 }
 
 #define CAMPAIGN_COLS "SELECT c.id, c.name, c.status, s.name, " \
 	"c.timezone, c.holidays, c.extra_holidays, c.retry_backoff, " \
 	"c.retired, c.days, c.start_min, c.end_min, c.delay, c.jitter, " \
 	"c.daily_limit, c.buffer, c.retry_attempts, c.next_send_at, " \
-	"c.status_at FROM campaign c JOIN sender s ON s.id = c.sender_id "
+	"c.status_at, s.id, s.daily_limit FROM campaign c JOIN sender s ON " \
+	"s.id = c.sender_id "
 
 int mq_db_campaign_get(struct mq_db *db, const char *name,
     struct mq_db_campaign *c, struct mq_err *err)
@@ -357,5 +360,65 @@ int mq_db_campaign_reassign(struct mq_db *db, sqlite3_int64 id,
 		    "('queued', 'active')", "III", id, f, t);
 	if (rc == MQ_OK)
 		*moved = sqlite3_changes(db->h);
+	return rc;
+}
+
+int mq_db_next_due(struct mq_db *db, sqlite3_int64 id, time_t now,
+    time_t *due, int *any, struct mq_err *err)
+{
+	sqlite3_int64 v = 0;
+	int found, rc;
+
+	*due = 0;
+	*any = 0;
+	rc = mq_db_get(db, err, &v, &found, "SELECT min(scheduled_at) FROM "
+	    "queue WHERE campaign_id = ?1 AND status = 'pending' HAVING "
+	    "count(*) > 0", "I", id);
+	if (rc == MQ_OK && found) {
+		*due = (time_t)v;
+		*any = 1;
+		return MQ_OK;
+	}
+	if (rc == MQ_OK)
+		rc = mq_db_get(db, err, &v, NULL, "SELECT EXISTS (SELECT 1 FROM "
+		    "campaign_lead WHERE campaign_id = ?1 AND status = 'queued')",
+		    "I", id);
+	*any = rc == MQ_OK && v != 0;
+	*due = now;
+	return rc;
+}
+
+int mq_db_next_mailboxes(struct mq_db *db, sqlite3_int64 id,
+    struct mq_db_next_mailbox **out, int *n, struct mq_err *err)
+{
+	static const char sql[] = "SELECT m.id, m.daily_limit, CASE WHEN "
+	    "m.failing_since IS NULL THEN 0 ELSE coalesce(m.rest_until, 0) "
+	    "END FROM campaign_mailbox cm JOIN mailbox m ON m.id = "
+	    "cm.mailbox_id WHERE cm.campaign_id = ?1 AND m.enabled AND NOT "
+	    "m.retired ORDER BY cm.position";
+	struct mq_db_next_mailbox *v = NULL, *more;
+	sqlite3_stmt *st;
+	int rc, sr;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "I", id);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((more = realloc(v, (*n + 1) * sizeof *v)) == NULL)
+			break;
+		v = more;
+		v[*n].id = sqlite3_column_int64(st, 0);
+		v[*n].daily_limit = sqlite3_column_int(st, 1);
+		v[*n].rest_until = (time_t)sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	if (sr == SQLITE_ROW)
+		rc = mq_err_perm(err, EX_OSERR, "out of memory");
+	else if (sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "read mailboxes", err);
+	mq_db_release(db, st);
+	*out = v;
 	return rc;
 }

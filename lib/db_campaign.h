@@ -24,6 +24,8 @@ struct mq_db_campaign {
 	int           delay, jitter, daily_limit, buffer, retry_attempts;
 	time_t        next_send_at;
 	time_t        status_at;
+	sqlite3_int64 sender_id;
+	int           sender_limit;
 };
 
 /* Lead states (campaign_lead.status) and message states (send_log.status),
@@ -109,5 +111,21 @@ int mq_db_campaign_waiting(struct mq_db *db, sqlite3_int64 id,
  * campaign's enabled mailboxes). */
 int mq_db_campaign_reassign(struct mq_db *db, sqlite3_int64 id,
     const char *from, const char *to, int *moved, struct mq_err *err);
+
+/* What the next send time is made of (see next_send.h): the earliest
+ * pending message's due time into *due, or now when only leads wait to be
+ * planned; *any = 0 when there is nothing at all. */
+int mq_db_next_due(struct mq_db *db, sqlite3_int64 id, time_t now,
+    time_t *due, int *any, struct mq_err *err);
+
+/* The campaign's enabled mailboxes: limit, and when a failing one rests
+ * until (0: not resting). *out is malloc'd (free it). */
+struct mq_db_next_mailbox {
+	sqlite3_int64 id;
+	int           daily_limit;
+	time_t        rest_until;
+};
+int mq_db_next_mailboxes(struct mq_db *db, sqlite3_int64 id,
+    struct mq_db_next_mailbox **out, int *n, struct mq_err *err);
 
 #endif

@@ -729,6 +729,8 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
     enum mq_claim_status *status, struct mq_claim *c, struct mq_err *err)
 {
+	struct mq_claim_req q = *req;
+	long long ms;
 	int rc;
 
 	memset(c, 0, sizeof *c);
@@ -736,13 +738,20 @@ int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
 	*status = MQ_CLAIM_NONE;
 	if ((rc = mq_db_begin(db, err)) != MQ_OK)
 		return rc;
-	rc = claim_locked(db, req, status, c, err);
+	/* the claim happens when it holds the lock, which may be a while
+	 * after the caller looked at the clock: pace and rate count from
+	 * then */
+	if (q.live && mq_clock_now_ms(&ms, NULL) == MQ_OK && ms > q.now_ms) {
+		q.now_ms = ms;
+		q.now = (time_t)(ms / 1000);
+	}
+	rc = claim_locked(db, &q, status, c, err);
 	if (rc == MQ_OK && *status == MQ_CLAIM_DUPLICATE) {
 		/* the send log wins: this item is closed, the run goes on */
 		mq_db_rollback(db);
 		if ((rc = mq_db_begin(db, err)) != MQ_OK)
 			return rc;
-		rc = record_duplicate(db, c, req->now, err);
+		rc = record_duplicate(db, c, q.now, err);
 	}
 	if (rc == MQ_OK && !dry_run)
 		return mq_db_commit(db, err);

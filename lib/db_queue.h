@@ -85,6 +85,9 @@ struct mq_claim_req {
 	long long              now_ms;      /* now, in milliseconds */
 	time_t                 day_start;   /* local midnight in the campaign's zone */
 	int                    gap_ms;      /* to the next send: delay ± jitter */
+	int                    live;        /* now is the clock's: the claim
+	                                       reads it again once it holds the
+	                                       lock, and counts from then */
 	const struct mq_owner *owner;
 	/* what the run's config logs mailbox name in with (see mailbox.h),
 	 * or NULL; may be NULL */

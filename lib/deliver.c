@@ -77,6 +77,19 @@ static void unsubscribe(const struct mq_conf *conf,
 	msg->unsub_url = m->unsub_url;
 }
 
+/* The Date header is in the campaign's zone, as the salesperson's own
+ * mail client would write it; UTC if that cannot be worked out. */
+static void date_zone(const struct mq_conf *conf, const char *campaign,
+    time_t now, long *off)
+{
+	const struct mq_conf_campaign *k = mq_conf_campaign(conf, campaign);
+	const char *tz = k != NULL && k->timezone != NULL ? k->timezone :
+	    conf->timezone;
+
+	if (tz == NULL || mq_sched_utc_offset(tz, now, off, NULL) != MQ_OK)
+		*off = 0;
+}
+
 int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_claim *c, time_t now, struct mq_composed *m,
     struct mq_err *err)
@@ -107,6 +120,7 @@ int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
 	msg.message_id = m->message_id;
 	msg.in_reply_to = p.prev_message_id;
 	msg.date = now;
+	date_zone(conf, p.campaign_name, now, &msg.date_offset);
 	unsubscribe(conf, &p, c, m, &msg);
 	rc = mq_msg_build(&msg, &m->data, &m->len, err);
 out:

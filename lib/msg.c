@@ -349,7 +349,8 @@ static int check(const struct mq_msg *m, struct mq_err *err)
 
 /* RFC 5322 3.3, in UTC; the names are spelled out because strftime's
  * follow the locale. */
-static int put_date(struct mq_buf *b, time_t t, struct mq_err *err)
+static int put_date(struct mq_buf *b, time_t t, long off,
+    struct mq_err *err)
 {
 	static const char day[][4] = {
 		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
@@ -358,17 +359,20 @@ static int put_date(struct mq_buf *b, time_t t, struct mq_err *err)
 		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
 	};
+	time_t local = t + off;
+	long a = off < 0 ? -off : off;
 	struct tm tm;
 	char s[64];
 	int n;
 
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
-	    tm.tm_year + 1900 < 1900)
+	if (off <= -86400 || off >= 86400 || gmtime_r(&local, &tm) == NULL ||
+	    tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 1900)
 		return mq_err_perm(err, EX_DATAERR, "header Date: time %lld "
 		    "out of range", (long long)t);
 	n = snprintf(s, sizeof s, "Date: %s, %02d %s %04d %02d:%02d:%02d "
-	    "+0000\r\n", day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	    "%c%02ld%02ld\r\n", day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    off < 0 ? '-' : '+', a / 3600, a % 3600 / 60);
 	if (n < 0 || (size_t)n >= sizeof s)
 		return mq_err_perm(err, EX_SOFTWARE, "header Date: too long");
 	mq_buf_put(b, s, (size_t)n);
@@ -464,7 +468,7 @@ int mq_msg_build(const struct mq_msg *m, char **out, size_t *len,
 	*len = 0;
 	if ((rc = check(m, err)) != MQ_OK)
 		return rc;
-	if ((rc = put_date(&b, m->date, err)) != MQ_OK)
+	if ((rc = put_date(&b, m->date, m->date_offset, err)) != MQ_OK)
 		goto out;
 	put_addr(&b, "From", m->from_name, m->from_addr);
 	put_addr(&b, "To", m->to_name, m->to_addr);

@@ -27,6 +27,9 @@ struct mq_msg {
 	const char *unsub_mailto;  /* List-Unsubscribe mailto address or NULL */
 	const char *unsub_url;     /* one-click https URL or NULL */
 	time_t      date;
+	long        date_offset;   /* seconds east of UTC: the Date header is
+	                              written in the sender's zone, as a mail
+	                              client would */
 };
 
 /* Builds the message into *out (malloc'd, NUL-terminated; caller frees) of

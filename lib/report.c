@@ -4,6 +4,7 @@
 #include <sysexits.h>
 
 #include "db_campaign.h"
+#include "next_send.h"
 #include "report.h"
 #include "sched.h"
 
@@ -52,21 +53,6 @@ void mq_report_relative(time_t t, time_t now, char *buf, size_t len)
 		snprintf(buf, len, "%s%ld days%s", pre, d / 86400, post);
 }
 
-time_t mq_report_next_send(const struct mq_db_campaign *c, time_t now)
-{
-	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
-	    c->holidays, c->extra_holidays };
-	time_t at;
-
-	if (strcmp(c->status, "scheduled") != 0 &&
-	    strcmp(c->status, "running") != 0)
-		return 0;
-	if (mq_sched_next_open(&s, c->next_send_at > now ? c->next_send_at :
-	    now, &at, NULL) != MQ_OK)
-		return 0;
-	return at;
-}
-
 static int campaign_line(struct mq_db *db, const char *name, time_t now,
     FILE *out, struct mq_err *err)
 {
@@ -82,7 +68,7 @@ static int campaign_line(struct mq_db *db, const char *name, time_t now,
 	    NULL);
 	if ((rc = mq_db_campaign_counts(db, c.id, day0, &k, err)) == MQ_OK) {
 		snprintf(when, sizeof when, "-");
-		if ((at = mq_report_next_send(&c, now)) != 0)
+		if (mq_next_send(db, &c, now, &at, NULL) == MQ_OK && at != 0)
 			mq_sched_format(c.timezone, at, "%a %d %b %H:%M %Z",
 			    when, sizeof when, NULL);
 		fprintf(out, "%-16s %-10s %6d %6d %6d %6d %6d %5d/%-5d %s\n",
@@ -206,7 +192,7 @@ static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
 	print_counts(out, "messages", k->msg, mq_db_msg_states, MQ_MSG_N);
 	fprintf(out, "%-11s%d sent of %d\n", "today", k->sent_today,
 	    c->daily_limit);
-	if ((at = mq_report_next_send(c, now)) != 0) {
+	if (mq_next_send(db, c, now, &at, NULL) == MQ_OK && at != 0) {
 		mq_sched_format(c->timezone, at, "%a %Y-%m-%d %H:%M:%S %Z", t,
 		    sizeof t, NULL);
 		mq_report_relative(at, now, rel, sizeof rel);

@@ -21,11 +21,6 @@ int mq_report_campaigns(struct mq_db *db, time_t now, FILE *out,
 int mq_report_campaign(struct mq_db *db, const char *name, time_t now,
     FILE *out, struct mq_err *err);
 
-/* When campaign c's next message may go: the later of its next send time
- * and now, moved into its window; 0 when it is not sending (not
- * scheduled or running, or its window never opens). */
-time_t mq_report_next_send(const struct mq_db_campaign *c, time_t now);
-
 /* "in 2 h 5 min", "in 40 s", "now", "3 min ago" for t - now. */
 void mq_report_relative(time_t t, time_t now, char *buf, size_t len);
 

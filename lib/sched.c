@@ -502,3 +502,21 @@ int mq_sched_format(const char *tz, time_t t, const char *fmt, char *buf,
 	}
 	return MQ_OK;
 }
+
+int mq_sched_utc_offset(const char *tz, time_t t, long *off,
+    struct mq_err *err)
+{
+	struct tz_saved sv;
+	struct tm tm;
+	int rc, ok;
+
+	*off = 0;
+	if ((rc = tz_enter(tz, &sv, err)) != MQ_OK)
+		return rc;
+	ok = localtime_r(&t, &tm) != NULL;
+	if (ok)
+		*off = tm.tm_gmtoff;
+	tz_leave(&sv);
+	return ok ? MQ_OK : mq_err_perm(err, EX_SOFTWARE, "time %lld out of "
+	    "range", (long long)t);
+}

@@ -66,4 +66,8 @@ int mq_sched_local_day(const char *tz, time_t t, char *buf, size_t len,
 int mq_sched_format(const char *tz, time_t t, const char *fmt, char *buf,
     size_t len, struct mq_err *err);
 
+/* The offset of tz from UTC at t, in seconds east, into *off. */
+int mq_sched_utc_offset(const char *tz, time_t t, long *off,
+    struct mq_err *err);
+
 #endif

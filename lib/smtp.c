@@ -44,6 +44,7 @@ struct mq_smtp_xfer {
 	int                 in_auth;    /* SASL exchange: lines are secret */
 	int                 quit;       /* QUIT sent: replies no longer count */
 	enum mq_smtp_stage  stage;
+	char                tag[400];   /* "mailbox=m1 rcpt=a@b.c": whose lines */
 	int                 code;       /* reply to the stage's command, or 0 */
 	char                reply[sizeof ((struct mq_smtp_result *)0)->reply];
 	char                errbuf[CURL_ERROR_SIZE];
@@ -160,7 +161,7 @@ static void on_command(struct mq_smtp_xfer *x, const char *line, size_t n)
 		return;
 	if (x->in_auth) {
 		/* A SASL response: only ever sent after a 334. */
-		mq_log(MQ_LOG_DEBUG, "smtp_cmd=\"(secret)\"");
+		mq_log(MQ_LOG_DEBUG, "%s smtp_cmd=\"(secret)\"", x->tag);
 		return;
 	}
 	if (is_verb(line, n, "QUIT")) {
@@ -180,7 +181,7 @@ static void on_command(struct mq_smtp_xfer *x, const char *line, size_t n)
 		snprintf(buf, sizeof buf, "AUTH (secret)");
 	else
 		copy_line(buf, sizeof buf, line, n);
-	mq_log(MQ_LOG_DEBUG, "smtp_cmd=\"%s\"", buf);
+	mq_log(MQ_LOG_DEBUG, "%s smtp_cmd=\"%s\"", x->tag, buf);
 }
 
 static void on_reply(struct mq_smtp_xfer *x, const char *line, size_t n)
@@ -200,7 +201,7 @@ static void on_reply(struct mq_smtp_xfer *x, const char *line, size_t n)
 	}
 	x->code = code;
 	copy_line(x->reply, sizeof x->reply, line, n);
-	mq_log(MQ_LOG_DEBUG, "smtp_reply=\"%s\"", x->reply);
+	mq_log(MQ_LOG_DEBUG, "%s smtp_reply=\"%s\"", x->tag, x->reply);
 }
 
 static int on_debug(CURL *c, curl_infotype type, char *data, size_t size,
@@ -369,6 +370,9 @@ int mq_smtp_xfer_new(struct mq_smtp_xfer **xp, const struct mq_conf_mailbox *mb,
 	x->hook = hook;
 	x->arg = arg;
 	x->stage = MQ_SMTP_GREETING;
+	/* parallel sessions' lines interleave: each says whose it is */
+	snprintf(x->tag, sizeof x->tag, "mailbox=%.60s rcpt=%.320s", mb->name,
+	    rcpt);
 	if ((x->rcpts = curl_slist_append(NULL, r)) == NULL ||
 	    (x->curl = easy_setup(x, mb, f, to)) == NULL)
 		goto out;

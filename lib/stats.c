@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "next_send.h"
 #include "report.h"
 #include "stats.h"
 
@@ -112,11 +113,12 @@ static int campaign_figures(struct mq_db *db, struct mq_stats_campaign *sc,
 	finished = sc->leads - sc->k.lead[MQ_LEAD_QUEUED] -
 	    sc->k.lead[MQ_LEAD_ACTIVE];
 	sc->progress = sc->leads ? 100.0 * finished / sc->leads : 0.0;
-	sc->next_send = mq_report_next_send(&sc->c, now);
 	mq_stats_window(&s, now, &sc->window_open, sc->window,
 	    sizeof sc->window);
-	rc = mq_sched_local_day(sc->c.timezone, now, day, sizeof day, &day0,
-	    NULL, err);
+	rc = mq_next_send(db, &sc->c, now, &sc->next_send, err);
+	if (rc == MQ_OK)
+		rc = mq_sched_local_day(sc->c.timezone, now, day, sizeof day,
+		    &day0, NULL, err);
 	if (rc == MQ_OK)
 		rc = mq_db_stats_today(db, MQ_DB_STATS_CAMPAIGN, sc->c.id, day0,
 		    &sc->today, err);

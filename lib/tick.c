@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "clock.h"
+#include "db_campaign.h"
 #include "db_queue.h"
 #include "deliver.h"
 #include "log.h"
@@ -137,7 +138,7 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 {
 	time_t now = (time_t)(now_ms / 1000);
 	struct mq_claim_req q = { .campaign = c->id, .now = now,
-	    .now_ms = now_ms, .gap_ms = gap(c), .owner = &r->owner,
+	    .now_ms = now_ms, .gap_ms = gap(c), .live = 1, .owner = &r->owner,
 	    .fingerprint = fingerprint, .fp_arg = r->conf };
 	enum mq_claim_status status;
 	struct mq_flight *f;
@@ -430,6 +431,37 @@ static int loop(struct run *r)
 	return MQ_OK;
 }
 
+/* What a dry run says of the campaigns that do not send at all: a draft
+ * or a paused one would look like one with nothing to do. */
+static int report_idle(struct run *r)
+{
+	static const struct { const char *status, *hint; } idle[] = {
+		{ "draft", "never started: nothing goes until 'mailq-campaign "
+		    "start %s'" },
+		{ "paused", "paused: nothing goes until 'mailq-campaign resume "
+		    "%s'" },
+	};
+	struct mq_db_campaign *v;
+	int n, rc;
+
+	if ((rc = mq_db_campaign_all(r->db, &v, &n, r->err)) != MQ_OK)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		if (v[i].retired || (r->o->only != NULL &&
+		    strcmp(r->o->only, v[i].name) != 0))
+			continue;
+		for (size_t k = 0; k < sizeof idle / sizeof *idle; k++) {
+			if (strcmp(v[i].status, idle[k].status) != 0)
+				continue;
+			fprintf(r->o->out, "%s: ", v[i].name);
+			fprintf(r->o->out, idle[k].hint, v[i].name);
+			fputc('\n', r->o->out);
+		}
+	}
+	mq_db_campaign_free_all(v, n);
+	return MQ_OK;
+}
+
 int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_tick_opts *o, struct mq_tick_stats *st,
     struct mq_err *err)
@@ -453,10 +485,18 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
 		for (int i = 0; i < n; i++)
 			free(v[i].extra_holidays);
 		free(v);
-		if (n == 0)
+		if (n == 0 && o->dry_run) {
+			/* a dry run says why it does not send (report_idle) */
+			struct mq_db_campaign c;
+
+			if ((rc = mq_db_campaign_get(db, o->only, &c, err)))
+				return rc;
+			mq_db_campaign_free(&c);
+		} else if (n == 0) {
 			return mq_err_perm(err, EX_NOINPUT, "campaign '%s': no "
 			    "such campaign, or it is not scheduled or running",
 			    o->only);
+		}
 	}
 	if (!o->dry_run) {
 		if ((rc = share_init(&r)) != MQ_OK)
@@ -470,6 +510,8 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
 	if ((rc = mq_db_begin(db, err)) != MQ_OK)
 		return rc;
 	rc = loop(&r);
+	if (rc == MQ_OK)
+		rc = report_idle(&r);
 	mq_db_rollback(db);
 	return rc;
 }

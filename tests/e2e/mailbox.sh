@@ -137,6 +137,9 @@ for n in 7 8; do
 	first=$(q "SELECT s.message_id FROM send_log s JOIN lead l ON l.id = s.lead_id WHERE l.email = '$rcpt' AND s.step = 0")
 	grep -q "^In-Reply-To: <$first>" "$SMTP_DIR/$f" || fail "message $n does not reply to $first"; ok
 	grep -q "^From: .*<m2@sender.example>" "$SMTP_DIR/$f" || fail "message $n is not from m2"; ok
+	# the Date as the salesperson's mail client writes it: Warsaw, winter
+	grep -q "^Date: Thu, 26 Nov 2026 10:0[0-9]:[0-9][0-9] +0100" "$SMTP_DIR/$f" ||
+	    fail "message $n: $(grep ^Date: "$SMTP_DIR/$f")"; ok
 done
 
 # --- 4. a mailbox whose login fails: 60 minutes of four overlapping runs
@@ -230,4 +233,64 @@ PY
 )
 [ "$worst" -le 5 ] || fail "$worst messages in one minute (max_per_minute 5)"; ok
 echo "# max_per_minute: 8 messages, at most $worst in any 60 s at the server"
+# --- 7. the next send is the earliest moment a message can really go,
+# and mailq-campaign list and show and mailq-stats say the same
+new_server
+conf7() {
+	conf "$(mb m1)" '"m1"'
+	sed -i 's/days = "MON-SUN"; start = "00:00"; end = "24:00";/days = "MON-FRI"; start = "09:00"; end = "17:00";/
+	    s/daily_limit = 100000; *$/daily_limit = '"$1"';/' mailq.conf
+	grep -q 'start = "09:00"' mailq.conf || fail "test bug: conf7"
+}
+epoch() { date -u -d "$1" +%s; }
+# views NOW WANT: every view's next send at NOW is WANT (UTC, ISO)
+views() {
+	local want
+	want=$(epoch "$2")
+	MAILQ_NOW=$1 expect 0 mailq-stats --json
+	eq "$want" "$(/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["campaigns"][0]["next_send"])' < "$T/out")" "mailq-stats --json next send at $1"
+	MAILQ_NOW=$1 expect 0 mailq-stats
+	grep_out "$(TZ=Europe/Warsaw date -d "@$want" +%H:%M) \(in "
+	MAILQ_NOW=$1 expect 0 mailq-campaign list
+	grep_out "$(TZ=Europe/Warsaw date -d "@$want" '+%a %d %b %H:%M')"
+	MAILQ_NOW=$1 expect 0 mailq-campaign show c1
+	grep_out "^next send  $(TZ=Europe/Warsaw date -d "@$want" '+%a %Y-%m-%d %H:%M:%S')"
+}
+W=$(epoch 2026-12-02T09:00:00Z)         # Wed 2 Dec, 10:00 in Warsaw
+# only follow-ups pending, on Friday
+conf7 100
+fresh 2
+tick "$W"
+sent 2 "first messages on Wednesday"
+views "$((W + 3600))" 2026-12-04T09:00:00Z
+# the campaign's day limit reached: the window's start the next day
+conf7 2
+fresh 3
+tick "$W"
+sent 4 "two more on Wednesday (limit 2)"
+views "$((W + 3600))" 2026-12-03T08:00:00Z
+# a closed window: its next opening
+conf7 100
+fresh 3
+views "$(epoch 2026-12-02T16:30:00Z)" 2026-12-03T08:00:00Z
+# every mailbox resting: the end of the rest
+q "UPDATE mailbox SET failing_since = $W, fail_count = 1, rest_until = $((W + 1200)), last_error = '535 no'"
+views "$W" 2026-12-02T09:20:00Z
+
+# --- 8. a dry run says why a campaign that never started sends nothing
+new_server
+conf "$(mb m1)" '"m1"'
+rm -f mailq.db mailq.db-wal mailq.db-shm
+expect 0 mailq-init -q
+printf 'email,first_name\nd1@example.com,D\n' > d.csv
+expect 0 mailq-import -q c1 d.csv
+snapshot mailq.db
+MAILQ_NOW=$T0 expect 0 mailq-tick --dry-run
+grep_out "^c1: never started: nothing goes until 'mailq-campaign start c1'$"
+MAILQ_NOW=$T0 expect 0 mailq-tick --dry-run --campaign c1
+grep_out "^c1: never started"
+MAILQ_NOW=$T0 expect 66 mailq-tick --dry-run --campaign nosuch
+unchanged mailq.db
+sent 0 "from dry runs"
+
 done_checks

@@ -168,6 +168,27 @@ static void test_headers(void **state)
 	    "MIME-Version Content-Type Content-Transfer-Encoding");
 	assert_memory_equal(out, "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n",
 	    39);
+	free(out);
+	/* the Date in the sender's zone: Warsaw in winter, India, Newfoundland */
+	m.date = 1700000000;
+	m.date_offset = 3600;
+	out = build(&m);
+	assert_memory_equal(out, "Date: Tue, 14 Nov 2023 23:13:20 +0100\r\n",
+	    39);
+	free(out);
+	m.date_offset = 19800;
+	out = build(&m);
+	assert_memory_equal(out, "Date: Wed, 15 Nov 2023 03:43:20 +0530\r\n",
+	    39);
+	free(out);
+	m.date_offset = -12600;
+	out = build(&m);
+	assert_memory_equal(out, "Date: Tue, 14 Nov 2023 18:43:20 -0330\r\n",
+	    39);
+	m.date = 0;
+	m.date_offset = 0;
+	free(out);
+	out = build(&m);
 	assert_non_null(strstr(out, "\r\nTo: \"Jan \\\"JK\\\" Kowalski\\\\\" "
 	    "<jan@example.org>\r\n"));
 	assert_non_null(strstr(out, "\r\nIn-Reply-To: <prev.0@example.com>"
