@@ -12,7 +12,10 @@
  *   MQ_PL_TEAR=P   ... except the first P/1000 of the Nth write, in whole
  *                  512-byte sectors when it is longer than one (a torn
  *                  page); 0 or unset: the Nth write is lost whole
- *   MQ_PL_COUNT=F  at a normal exit, the number of writes is put in F
+ *   MQ_PL_COUNT=F  at a normal exit, the number of writes is put in F,
+ *                  then the number of writes before each sync (of the
+ *                  first 4096), a line each, so that the test can aim at
+ *                  the moments around the data phases
  *
  * What the disk keeps (the model):
  *  - a file's bytes and size are durable from the moment it is synced
@@ -52,6 +55,7 @@
 #define CUT_STATUS  99      /* the power was cut */
 #define FAIL_STATUS 98      /* the cut could not be made: the test fails */
 #define MAX_IMAGES  16
+#define MAX_SYNCS   4096
 #define SECTOR      512
 
 /* Bytes a write or a truncation replaced, to be put back at the cut. */
@@ -80,6 +84,8 @@ static sqlite3_vfs pl_vfs, *real_vfs;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct image images[MAX_IMAGES];
 static long writes, cut_at, tear;
+static long syncs[MAX_SYNCS];      /* writes before each sync */
+static int n_syncs;
 static const char *count_file;
 
 /* A line to stderr in one write, as threads may be dying around it. */
@@ -244,6 +250,8 @@ static int pl_sync(sqlite3_file *f, int flags)
 		return p->real->pMethods->xSync(p->real, flags);
 	pthread_mutex_lock(&mu);
 	rc = p->real->pMethods->xFileSize(p->real, &size);
+	if (rc == SQLITE_OK && n_syncs < MAX_SYNCS)
+		syncs[n_syncs++] = writes;
 	if (rc == SQLITE_OK) {
 		forget(p->im);
 		p->im->size = size;
@@ -448,6 +456,8 @@ static void __attribute__((destructor)) pl_fini(void)
 	if (count_file == NULL || (fp = fopen(count_file, "w")) == NULL)
 		return;
 	fprintf(fp, "%ld\n", writes);
+	for (int i = 0; i < n_syncs; i++)
+		fprintf(fp, "%ld\n", syncs[i]);
 	fclose(fp);
 }
 
