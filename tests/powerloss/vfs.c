@@ -9,7 +9,7 @@
  *                  that write and every write not synced before it are
  *                  lost, and the process ends at once with status 99, its
  *                  transfers cut off wherever they were
- *   MQ_PL_TEAR=P   ... except the first P/1000 of the Nth write, in whole
+ *   MQ_PL_TEAR=P   but the first P/1000 of the Nth write lands, in whole
  *                  512-byte sectors when it is longer than one (a torn
  *                  page); 0 or unset: the Nth write is lost whole
  *   MQ_PL_COUNT=F  at a normal exit, the number of writes is put in F,
@@ -130,7 +130,7 @@ static int restore(const struct image *im)
 	return rc;
 }
 
-/* The first part of the write that the power cut (a torn page). */
+/* The part of the cut write that landed (a torn page). */
 static int torn(const struct image *im, const void *buf, int n,
     sqlite3_int64 off)
 {
