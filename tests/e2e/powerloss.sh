@@ -19,7 +19,7 @@ for p in powerloss-tick powerloss-tick-unsynced; do
 	[ -x "$PL/$p" ] || fail "$PL/$p is missing (make units builds it)"
 done
 TRIALS=${MQ_PL_TRIALS:-200}
-UNSYNCED=${MQ_PL_UNSYNCED:-40}
+UNSYNCED=${MQ_PL_UNSYNCED:-30}
 SEED=${MQ_PL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 RANDOM=$SEED
 echo "seed $SEED (MQ_PL_SEED=$SEED replays these cut points)"
