@@ -10,7 +10,8 @@
 # what the test is for, and it can tell when it is missing.
 #
 # MQ_PL_SEED=S replays the cut points of an earlier run (its seed is in
-# the output); MQ_PL_TRIALS and MQ_PL_UNSYNCED set the numbers of cuts.
+# the output; the threads may interleave differently); MQ_PL_TRIALS and
+# MQ_PL_UNSYNCED set the numbers of cuts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
@@ -25,8 +26,9 @@ RANDOM=$SEED
 echo "seed $SEED (MQ_PL_SEED=$SEED replays these cut points)"
 
 smtpd_start
-# two campaigns of 8 leads, delay 0: a pass has up to 8 messages in the
-# air, each with a database connection of its own for its data phase
+# two campaigns of 9 and 8 leads, delay 0: a pass has up to 8 messages
+# in the air, each with a database connection of its own for its data
+# phase; the last one goes alone, on the run's own connection
 cat > mailq.conf <<CONF
 database = "mailq.db";
 senders = ( { name = "anna"; daily_limit = 1000000; } );
@@ -52,7 +54,9 @@ chmod 600 mailq.conf
 expect 0 mailq-init -q
 for c in 1 2; do
 	{ echo "email,first_name"
-	  for i in $(seq 8); do echo "c$c.lead$i@example.com,L$i"; done; } > leads.csv
+	  for i in $(seq $((c == 1 ? 9 : 8))); do
+		echo "c$c.lead$i@example.com,L$i"
+	  done; } > leads.csv
 	expect 0 mailq-import -q "c$c" leads.csv
 	expect 0 mailq-campaign -q start "c$c"
 done
