@@ -907,6 +907,15 @@ static int phase_data_tx(struct mq_db *db, const struct mq_claim *c,
 	return rc;
 }
 
+/* MQ_TEST_DATA_PHASE_NORMAL exists only for the power-loss test
+ * (tests/e2e/powerloss.sh), which builds a mailq-tick with it to show that
+ * without this sync a power cut does send messages twice. */
+#ifdef MQ_TEST_DATA_PHASE_NORMAL
+#define DATA_PHASE_SYNC "PRAGMA synchronous = NORMAL"
+#else
+#define DATA_PHASE_SYNC "PRAGMA synchronous = FULL"
+#endif
+
 int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
     const struct mq_owner *owner, const char *message_id,
     const char *subject, time_t now, struct mq_err *err)
@@ -917,7 +926,7 @@ int mq_db_phase_data(struct mq_db *db, const struct mq_claim *c,
 	 * must survive a power cut, not only a crash, so it waits for the
 	 * disk (the others need not: a lost claim sent nothing, a lost
 	 * outcome leaves 'data', which becomes unknown) */
-	if ((rc = mq_db_run(db, err, "PRAGMA synchronous = FULL", "")) != MQ_OK)
+	if ((rc = mq_db_run(db, err, DATA_PHASE_SYNC, "")) != MQ_OK)
 		return rc;
 	rc = phase_data_tx(db, c, owner, message_id, subject, now, err);
 	mq_db_run(db, NULL, "PRAGMA synchronous = NORMAL", "");  /* speed only */
