@@ -9,10 +9,12 @@
 #                           faults JSON FAULTS; sets PORT, SMTPD_PID
 #   smtpd_down              stop it
 #   received DIR            messages the server in DIR has received
-#   conf FILE DB PORT N_CAMPAIGNS DELAY JITTER [BUFFER]
-#                           a config with one sender and one mailbox with
-#                           limits too high to matter, campaigns c1..cN
-#                           open every day all day
+#   conf FILE DB PORT N_CAMPAIGNS DELAY JITTER [BUFFER] [MAILBOXES]
+#                           a config with one sender and MAILBOXES (1)
+#                           mailboxes m1..mM with limits too high to
+#                           matter (4 sessions each), campaigns c1..cN open
+#                           every day all day, campaign i on mailbox
+#                           m((i - 1) % M + 1)
 #   csv FILE N [PREFIX]     a lead CSV of N rows
 bench_top=$(cd "$(dirname "$0")/.." && pwd)
 case $B in /*) ;; *) B=$bench_top/$B ;; esac
@@ -57,13 +59,18 @@ conf() {
 	{
 		echo "database = \"$2\";"
 		echo 'senders = ( { name = "anna"; daily_limit = 1000000; } );'
-		echo 'mailboxes = ( { name = "m1"; address = "anna@example.com";'
-		echo '  sender = "anna"; daily_limit = 1000000;'
-		echo "  smtp = \"smtp://127.0.0.1:$3\"; tls = \"none\"; } );"
+		echo 'mailboxes = ('
+		for m in $(seq "${8:-1}"); do
+			[ "$m" -gt 1 ] && echo ","
+			echo "{ name = \"m$m\"; address = \"anna$m@example.com\";"
+			echo '  sender = "anna"; daily_limit = 1000000; max_connections = 4;'
+			echo "  smtp = \"smtp://127.0.0.1:$3\"; tls = \"none\"; }"
+		done
+		echo ');'
 		echo 'campaigns = ('
 		for i in $(seq "$4"); do
 			[ "$i" -gt 1 ] && echo ","
-			echo "{ name = \"c$i\"; sender = \"anna\"; mailboxes = [ \"m1\" ];"
+			echo "{ name = \"c$i\"; sender = \"anna\"; mailboxes = [ \"m$(( (i - 1) % ${8:-1} + 1 ))\" ];"
 			echo '  schedule = { days = "MON-SUN"; start = "00:00"; end = "24:00"; };'
 			echo "  delay = $5; jitter = $6; daily_limit = 1000000;"
 			echo "  buffer = ${7:-20};"

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Parallel campaigns: 100 campaigns with one lead each, all due at once,
-# against a server that waits 200 ms before every reply. The wall time of
+# each on a mailbox of its own (one account takes only its
+# max_connections sessions at once), against a server that waits 200 ms
+# before every reply. The wall time of
 # `mailq-tick --horizon 0` until the server has all 100 (a run stops
 # claiming after 55 s, so a sequential tick needs more than one run), beside
 # the wall time of one single send (one campaign, one lead) to the same
@@ -18,7 +20,7 @@ cd "$d"
 # setup DIR CAMPAIGNS: a database in DIR whose campaigns have one lead each
 setup() {
 	mkdir -p "$1"
-	conf "$1/mailq.conf" "$1/mailq.db" "$PORT" "$2" 0 0
+	conf "$1/mailq.conf" "$1/mailq.db" "$PORT" "$2" 0 0 20 "$2"
 	MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-init" -q
 	for i in $(seq "$2"); do
 		printf 'email,first_name\nlead%d@example.com,Name%d\n' "$i" "$i" > "$1/lead.csv"
