@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "db_queue.h"
 #include "mailbox.h"
+#include "owner.h"
 
 /* Attempts that count against a day's limit: those that reached, or may
  * have reached, the recipient's server. The triggers that keep day_count
@@ -386,9 +387,7 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 	static const char sql[] = "SELECT m.id, m.name, cm.position, "
 	    "m.enabled AND NOT m.retired, coalesce((SELECT n FROM day_count "
 	    "WHERE scope = 'mailbox' AND id = m.id AND day_start = ?2), "
-	    "m.daily_limit), m.daily_limit, (SELECT count(*) FROM queue q "
-	    "WHERE q.status = 'sending' AND q.mailbox_id = m.id AND "
-	    "q.claimed_at >= ?3 - ?4), m.max_connections, CASE WHEN "
+	    "m.daily_limit), m.daily_limit, 0, m.max_connections, CASE WHEN "
 	    "m.max_per_minute > 0 THEN (SELECT count(*) FROM attempt a WHERE "
 	    "a.mailbox_id = m.id AND a.started_at > ?3 - 61) ELSE 0 END, "
 	    "m.max_per_minute, coalesce(m.failing_since, 0), "
@@ -402,8 +401,8 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 	*n = 0;
 	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
 		return rc;
-	mq_db_bind(st, "IIIi", q->campaign, (sqlite3_int64)q->day_start,
-	    (sqlite3_int64)q->now, MQ_MAILBOX_SESSION_MAX);
+	mq_db_bind(st, "III", q->campaign, (sqlite3_int64)q->day_start,
+	    (sqlite3_int64)q->now);
 	while ((sr = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
 		struct mq_mailbox_state *x = &m[(*n)++];
 
@@ -444,6 +443,41 @@ static int may_send(enum mq_mailbox_why why)
 	return why == MQ_MAILBOX_OK || why == MQ_MAILBOX_PROBE;
 }
 
+static int find_box(const struct boxes *b, sqlite3_int64 id);
+
+/* The sessions each mailbox has open: its claims in flight, in every run,
+ * but not those of a run that died on this host (a SIGKILL would
+ * otherwise hold the mailbox's sessions until mailq-reclaim), nor any
+ * older than MQ_MAILBOX_SESSION_MAX. */
+static int count_sessions(struct mq_db *db, const struct mq_claim_req *q,
+    struct boxes *b, struct mq_err *err)
+{
+	static const char sql[] = "SELECT q.mailbox_id, q.claim_host, "
+	    "q.claim_pid, q.claim_start FROM queue q WHERE q.status = "
+	    "'sending' AND q.claimed_at >= ?2 - ?3 AND q.mailbox_id IN "
+	    "(SELECT mailbox_id FROM campaign_mailbox WHERE campaign_id = ?1)";
+	struct mq_owner o;
+	sqlite3_stmt *st;
+	int rc, sr, i;
+
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "IIi", q->campaign, (sqlite3_int64)q->now,
+	    MQ_MAILBOX_SESSION_MAX);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((i = find_box(b, sqlite3_column_int64(st, 0))) < 0)
+			continue;
+		copy_col(st, 1, o.host, sizeof o.host);
+		o.pid = (long)sqlite3_column_int64(st, 2);
+		o.start = sqlite3_column_int64(st, 3);
+		b->m[i].in_flight += mq_owner_alive(&o) != 0;
+	}
+	if (sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "count sessions", err);
+	mq_db_release(db, st);
+	return rc;
+}
+
 static int judge_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
     struct boxes *b, struct mq_err *err)
 {
@@ -451,7 +485,7 @@ static int judge_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 	int rc;
 
 	if ((rc = read_mailboxes(db, q, b->m, MQ_CLAIM_MAILBOXES, &b->n,
-	    err)) != MQ_OK)
+	    err)) != MQ_OK || (rc = count_sessions(db, q, b, err)) != MQ_OK)
 		return rc;
 	strcpy(b->usable, "[");
 	b->any = 0;

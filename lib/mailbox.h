@@ -45,8 +45,9 @@ enum mq_mailbox_why {
 	MQ_MAILBOX_RESTING      /* failed; resting until rest_until */
 };
 
-/* Seconds in open transfers after which a claim no longer counts as an
- * open session (its run died; mailq-reclaim will see to it). */
+/* Seconds after which a claim no longer counts as an open session (its
+ * run died on another host; mailq-reclaim will see to it). A claim of a
+ * run that died on this host never counts. */
 #define MQ_MAILBOX_SESSION_MAX 300
 
 /* Whether a message may leave from m at now, given the fingerprint of
