@@ -2,8 +2,9 @@
  * Reading a lead file: see import.h. libcsv is a push parser that does not
  * say where a record began, so the file is fed to it one physical line at
  * a time: a record starts on the first line that holds more than blanks
- * while no record is open, and ends when libcsv reports it. Each record is
- * checked as a whole (field count, UTF-8, control characters, address) and
+ * while no record is open, and ends when libcsv reports it. A line ends
+ * in LF, CRLF or a lone CR, as libcsv reads them (Excel for the Mac
+ * writes CR). Each record is checked as a whole (field count, UTF-8, control characters, address) and
  * handed on at once, so memory does not grow with the file. libcsv's field
  * buffer is capped, so an unterminated quote cannot swallow the machine.
  */
@@ -42,6 +43,7 @@ struct reader {
 	long              start;        /* line where the open record began */
 	int               pending;      /* a record is open */
 	int               have_header;
+	int               after_cr;     /* the last byte fed was a CR */
 	struct field     *f;            /* the record's fields, first fcap kept */
 	size_t            nf, fcap;
 	size_t            rec_bytes;
@@ -494,9 +496,11 @@ static int blank(const char *p, size_t n)
 	return 1;
 }
 
-/* Feeds n bytes holding at most one newline, at the end. */
+/* Feeds n bytes holding at most one line end (CR or LF), at the end. */
 static void feed(struct reader *r, const char *p, size_t n)
 {
+	char last = n > 0 ? p[n - 1] : '\0';
+
 	if (!r->pending && !blank(p, n)) {
 		r->pending = 1;
 		r->start = r->line;
@@ -511,14 +515,26 @@ static void feed(struct reader *r, const char *p, size_t n)
 			r->rc = file_error(r, r->start, "field longer than %d "
 			    "bytes (an unterminated quote?)", MAX_FIELD);
 	}
-	if (n > 0 && p[n - 1] == '\n')
+	/* the LF of a CRLF ends the line its CR already counted */
+	if (last == '\r' || (last == '\n' && !(n == 1 && r->after_cr)))
 		r->line++;
+	if (n > 0)
+		r->after_cr = last == '\r';
+}
+
+/* Where the line starting at p ends: just past its CR or LF, else at
+ * end. */
+static const char *line_end(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p == '\n' || *p == '\r')
+			return p + 1;
+	return end;
 }
 
 static int read_all(struct reader *r, FILE *fp)
 {
 	size_t n, off, end;
-	const char *nl;
 	int first = 1;
 
 	while (r->rc == MQ_OK && (n = fread(r->in, 1, sizeof r->in, fp)) > 0) {
@@ -526,8 +542,8 @@ static int read_all(struct reader *r, FILE *fp)
 		off *= 3;
 		first = 0;
 		while (r->rc == MQ_OK && off < n) {
-			nl = memchr(r->in + off, '\n', n - off);
-			end = nl != NULL ? (size_t)(nl - r->in) + 1 : n;
+			end = (size_t)(line_end(r->in + off, r->in + n) -
+			    r->in);
 			feed(r, r->in + off, end - off);
 			off = end;
 		}

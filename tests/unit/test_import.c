@@ -205,6 +205,43 @@ static void test_read_basic(void **state)
 	    "{\"first_name\":\"Ostatni\",\"company\":\"\"}");
 }
 
+/* A lone CR ends a line as it ends a record (Excel for the Mac writes
+ * CR): rows are reported on their own lines, and a CRLF split between two
+ * reads is still one line end. */
+static void test_read_cr_lines(void **state)
+{
+	struct mq_err err;
+	struct got g;
+	size_t k = 65536 - 1 - 6, n;
+	char *csv;
+
+	(void)state;
+	assert_int_equal(read_str("email,x\rbad@,1\rb@example.com,2\r\r"
+	    "c@example.com,3\n\rd@example.com,\"x\ry\"\r\ne@example.com,5",
+	    &g, &err), MQ_OK);
+	assert_int_equal(g.n, 5);
+	assert_int_equal(g.line[0], 2);
+	assert_string_equal(g.reject[0],
+	    "invalid email address \"bad@\": no domain");
+	assert_int_equal(g.line[1], 3);
+	assert_int_equal(g.line[2], 5);
+	assert_int_equal(g.line[3], 7);
+	assert_int_equal(g.line[4], 9);
+
+	/* the header's CR is the last byte of the first read, its LF the
+	 * first of the next */
+	n = 6 + k + 2 + 15;
+	csv = malloc(n + 1);
+	assert_non_null(csv);
+	memcpy(csv, "email,", 6);
+	memset(csv + 6, 'c', k);
+	memcpy(csv + 6 + k, "\r\nx@example.com,1", 2 + 15 + 1);
+	assert_int_equal(read_mem(csv, n, &g, &err), MQ_OK);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.line[0], 2);
+	free(csv);
+}
+
 static void test_read_json_escaping(void **state)
 {
 	struct mq_err err;
@@ -623,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_read_basic),
+		cmocka_unit_test(test_read_cr_lines),
 		cmocka_unit_test(test_read_json_escaping),
 		cmocka_unit_test(test_read_rejects),
 		cmocka_unit_test(test_read_file_errors),
