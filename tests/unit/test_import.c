@@ -541,6 +541,47 @@ static void test_suppress(void **state)
 	assert_int_equal(err.ex, EX_NOINPUT);
 }
 
+/* A plain list is read like a lead file: LF, CRLF or CR, a BOM, lines
+ * of any length; a first address that starts with "email" is no header. */
+static void test_suppress_plain_lines(void **state)
+{
+	struct fixture *fx = *state;
+	struct mq_import_stats st;
+	struct mq_err err;
+	char *text;
+
+	(void)state;
+	write_csv(fx, "email.team@example.com\nemily@example.com\n");
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 2);
+	write_csv(fx, "\xef\xbb\xbf" "bob@example.com\r\nann@example.com");
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 2);
+	assert_int_equal(st.rejected, 0);
+	write_csv(fx, "c@example.com\rnot-an-address\r\r# d\re@example.com\r");
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 2);
+	assert_int_equal(st.rejected, 1);
+	assert_string_equal(strchr(fx->last_note, ':'),
+	    ":2: \"not-an-address\": no @");
+	/* a long line is one entry, its tail no address of its own */
+	assert_non_null(text = malloc(2100));
+	memset(text, 'x', 2000);
+	strcpy(text + 2000, "f@example.com\ng@example.com\n");
+	write_csv(fx, text);
+	free(text);
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 1);
+	assert_int_equal(st.rejected, 1);
+	assert_query(fx, "SELECT count(*) FROM suppression WHERE email = "
+	    "'f@example.com'", "0");
+	/* the lone header "email" still makes a CSV file */
+	write_csv(fx, " Email \nkasia@example.com\n");
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 1);
+	assert_int_equal(st.rejected, 0);
+}
+
 static void test_run_import(void **state)
 {
 	struct fixture *fx = *state;
@@ -674,6 +715,8 @@ int main(void)
 		    teardown_db),
 		cmocka_unit_test_setup_teardown(test_run_failures, setup_db,
 		    teardown_db),
+		cmocka_unit_test_setup_teardown(test_suppress_plain_lines,
+		    setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_suppress, setup_db,
 		    teardown_db),
 	};
