@@ -1,8 +1,9 @@
 /*
  * Fuzz target: importing leads (lib/import.c, lib/db_import.c). The input
  * is a flags byte and a CSV file: flags choose the campaign (a draft one,
- * one whose leads overlap, a stopped one, none), --strict, and a second
- * import of the same file. The store holds a lead already in the
+ * one whose leads overlap, a stopped one, none), --strict, a second
+ * import of the same file, or --suppress (the file is then a suppression
+ * list: plain, one address a line, or CSV). The store holds a lead already in the
  * campaign, one in another campaign, a suppressed address. The file is
  * read once by mq_import_read alone (the rows), then imported. The
  * properties: every row is counted once, as the rows and the store say
@@ -10,7 +11,10 @@
  * campaign gains exactly the imported leads, each with its row's fields;
  * a failed or strict-rejected import changes nothing; importing the same
  * file again imports nothing and changes nothing; a file without quotes
- * has one row per line that holds more than blanks.
+ * has one row per line that holds more than blanks. With --suppress: the
+ * list gains exactly the added addresses, a refused or strict-rejected
+ * list changes nothing, and a plain list is read one entry a line (LF,
+ * CRLF or CR; blanks, '#' comments and a BOM skipped), each counted once.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -27,6 +31,7 @@
 #define F_CAMPAIGN 0x03
 #define F_STRICT   0x04
 #define F_TWICE    0x08
+#define F_SUPPRESS 0x10
 
 static const char setup[] =
     "INSERT INTO sender (name, daily_limit) VALUES ('anna', 100);"
@@ -292,6 +297,124 @@ out:
 	free(added);
 }
 
+/* --- the suppression list ---------------------------------------------- */
+
+struct entries {
+	long n, bad, added;     /* entries, bad addresses, new to the list */
+};
+
+/* Counts one entry of a plain list; seen holds the earlier good ones. */
+static void entry(struct entries *e, char *s, char ***seen)
+{
+	char *end = s + strlen(s);
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	if (*s == '\0' || *s == '#')
+		return;
+	e->n++;
+	if (mq_import_address_problem(s) != NULL) {
+		e->bad++;
+		return;
+	}
+	if (same_address(s, "gone@example.com"))
+		return;
+	for (long i = 0; i < e->added; i++)
+		if (same_address((*seen)[i], s))
+			return;
+	if ((*seen = realloc(*seen, (size_t)(e->added + 1) * sizeof **seen)) ==
+	    NULL)
+		fz_fail("out of memory");
+	(*seen)[e->added++] = s;
+}
+
+/* Ends the line at s (LF, CRLF or CR); returns the next, or NULL. */
+static char *next_line(char *s)
+{
+	char *p = s + strcspn(s, "\r\n");
+
+	if (*p == '\0')
+		return NULL;
+	if (p[0] == '\r' && p[1] == '\n')
+		*p++ = '\0';
+	*p++ = '\0';
+	return p;
+}
+
+/* Whether a first line makes the file CSV: a ',' or '"', or it is the
+ * lone header "email". */
+static int csv_header(const char *line)
+{
+	const char *p = line + strspn(line, " \t");
+	size_t n = strlen(p);
+
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	return strpbrk(p, ",\"") != NULL ||
+	    (n == 5 && strncasecmp(p, "email", 5) == 0);
+}
+
+/* The entries of a plain list as the manual describes it; returns 0 when
+ * the file is a CSV file instead, or holds a NUL. */
+static int plain_list(const uint8_t *data, size_t size, struct entries *e)
+{
+	char *s = malloc(size + 1), *line, *next, **seen = NULL;
+	int plain = memchr(data, '\0', size) == NULL, first = 1;
+
+	if (s == NULL)
+		fz_fail("out of memory");
+	memcpy(s, data, size);
+	s[size] = '\0';
+	memset(e, 0, sizeof *e);
+	line = size >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0 ? s + 3 : s;
+	for (; plain && line != NULL; line = next) {
+		next = next_line(line);
+		if (first && line[strspn(line, " \t")] != '\0') {
+			first = 0;
+			plain = !csv_header(line);
+		}
+		if (plain)
+			entry(e, line, &seen);
+	}
+	free(seen);
+	free(s);
+	return plain;
+}
+
+static void check_suppress(struct mq_db *db, const char *path, unsigned flags,
+    const uint8_t *data, size_t size)
+{
+	struct mq_import_opts o = { NULL, path, (flags & F_STRICT) != 0, NULL,
+	    NULL, "fuzz" };
+	struct mq_import_stats st;
+	struct mq_err err;
+	struct entries e;
+	const char *list = "SELECT count(*) FROM suppression";
+	long long n0 = fz_db_int(db, list);
+	uint64_t before = fz_db_hash(db);
+	int rc, plain = plain_list(data, size, &e);
+
+	mq_err_clear(&err);
+	rc = mq_import_suppress(db, &o, &st, &err);
+	if (rc != MQ_OK || st.rolled_back) {
+		if (fz_db_hash(db) != before)
+			fz_fail("a refused suppression list changed the store");
+		if (st.rolled_back != (rc == MQ_OK && o.strict && st.rejected > 0))
+			fz_fail("suppress: rolled_back is %d", st.rolled_back);
+	} else if (fz_db_int(db, list) != n0 + st.imported) {
+		fz_fail("suppress: the list gained %lld, not %ld",
+		    fz_db_int(db, list) - n0, st.imported);
+	}
+	if (plain && (rc != MQ_OK || st.imported != e.added ||
+	    st.rejected != e.bad ||
+	    st.imported + st.duplicate + st.rejected != e.n))
+		fz_fail("plain list: rc %d '%s', %ld/%ld/%ld, want %ld added, "
+		    "%ld bad of %ld", rc, err.msg, st.imported, st.duplicate,
+		    st.rejected, e.added, e.bad, e.n);
+}
+
 static const char *input_file(const uint8_t *data, size_t size)
 {
 	static char path[64];
@@ -321,6 +444,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	setenv("MAILQ_NOW", "1795500000", 1);
 	path = input_file(data + 1, size - 1);
+	if (data[0] & F_SUPPRESS) {
+		db = fz_db(setup);
+		check_suppress(db, path, data[0], data + 1, size - 1);
+		mq_db_close(db);
+		return 0;
+	}
 	rc = read_rows(path, &rs, &err);
 	lines = lines_with_text(data + 1, size - 1);
 	if (rc == MQ_OK && lines >= 0 && lines != rs.n)
