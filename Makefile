@@ -26,6 +26,9 @@ CMD_UTIL = $(B)/cmd/cmdutil.o
 BINS     = $(PROGS:%=$(B)/bin/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZ     = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAYS  = $(FUZZ:%=$(B)/fuzz/replay_%)
+FUZZ_SRC = tests/fuzz/fuzz.c tests/fuzz/fuzz.h
 MAN      = $(wildcard man/*.[0-9])
 
 ifeq ($(V),1)
@@ -97,14 +100,49 @@ $(B)/tests/powerloss-tick-unsynced: $(B)/tests/powerloss/vfs.o \
 	$(say) "  LD    $@"
 	$(Q)$(CC) $(MQ_CFLAGS) $(LDFLAGS) -o $@ $^ $(MQ_LIBS)
 
+# Each fuzz target also builds as a plain program that replays its corpus
+# (tests/fuzz/<name>/), so `make check` runs every kept input.
+$(B)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_SRC) $(B)/libmailq.a
+	@mkdir -p $(@D)
+	$(say) "  LD    $@"
+	$(Q)$(CC) $(MQ_CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ $< tests/fuzz/replay.c \
+	  tests/fuzz/fuzz.c $(B)/libmailq.a $(MQ_LIBS)
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(B)/libmailq.a
+	@mkdir -p $(@D)
+	$(say) "  LD    $@"
+	$(Q)$(CC) $(MQ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
+	  tests/fuzz/fuzz.c $(B)/libmailq.a $(MQ_LIBS)
+
 deps:
 	@sh scripts/deps
 
 check: deps
-	@$(MAKE) --no-print-directory all units
+	@$(MAKE) --no-print-directory all units replays
 	@sh tests/run $(B)
 
 units: $(UNITS) $(PL_BINS)
+
+replays: $(REPLAYS)
+
+# libFuzzer rather than AFL++: it runs the targets in-process (a store
+# made once serves every input), ships with Debian's clang, and its entry
+# point is a plain function that replay.c calls too. The library and the
+# targets are built with coverage, AddressSanitizer and
+# UndefinedBehaviorSanitizer in build-fuzz/, then each target runs for
+# FUZZ_SECONDS over its corpus (FUZZ_TARGETS: some of them).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang-14
+FUZZ_B        = build-fuzz
+FUZZ_CFLAGS   = -O1 -g -fno-omit-frame-pointer \
+                -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=all
+
+fuzz:
+	@sh scripts/deps --fuzz
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) \
+	  CFLAGS="$(FUZZ_CFLAGS)" $(addprefix $(FUZZ_B)/fuzz/fuzz_,$(or $(FUZZ_TARGETS),$(FUZZ)))
+	@sh tests/fuzz/run $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 lint-man:
 	mandoc -Tlint -W warning $(MAN)
@@ -137,7 +175,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf $(B) build-san
+	rm -rf $(B) build-san $(FUZZ_B)
 
-.PHONY: all deps check units lint-man demo bench install uninstall clean
+.PHONY: all deps check units replays fuzz lint-man demo bench install uninstall clean
 .SECONDARY:

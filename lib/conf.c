@@ -23,6 +23,7 @@
 #include <libconfig.h>
 
 #include "conf.h"
+#include "msg.h"
 #include "sched.h"
 #include "tmpl.h"
 
@@ -31,6 +32,9 @@
 #define MAX_RETRY    100               /* retry attempts and backoff values */
 #define MAX_LIMIT    1000000           /* any daily limit */
 #define WHAT         160               /* "campaign 'x' step 2 variant B" */
+/* An unsubscribe URL gets "?t=" and the lead's token (lib/deliver.c) and
+ * must then still fit in a header value. */
+#define MAX_UNSUB_URL (MQ_MSG_VALUE_MAX - 3 - (MQ_MSG_TOKEN_MAX - 1))
 
 struct ctx {
 	const char     *path;           /* the config file as given */
@@ -816,7 +820,8 @@ static int load_mailto(struct ctx *c, const config_setting_t *g,
 }
 
 /* unsubscribe_url: an https base to which "?t=TOKEN" is added; printable
- * ASCII without spaces, quotes, angle brackets or a fragment. */
+ * ASCII without spaces, quotes, angle brackets or a fragment, short
+ * enough for the token. */
 static int load_unsub_url(struct ctx *c, const config_setting_t *g,
     const char *what, char **out)
 {
@@ -830,10 +835,14 @@ static int load_unsub_url(struct ctx *c, const config_setting_t *g,
 	    NULL; p++)
 		;
 	if (strncmp(*out, "https://", 8) != 0 || (*out)[8] == '\0' ||
-	    (*out)[8] == '/' || *p != '\0' || strlen(*out) > 900)
+	    (*out)[8] == '/' || *p != '\0')
 		return bad(c, member(g, "unsubscribe_url"), what,
 		    "unsubscribe_url must be an https:// URL (printable, no "
 		    "spaces, quotes, <, > or #)");
+	if (strlen(*out) > MAX_UNSUB_URL)
+		return bad(c, member(g, "unsubscribe_url"), what,
+		    "unsubscribe_url is longer than %d characters",
+		    MAX_UNSUB_URL);
 	return MQ_OK;
 }
 

@@ -2,8 +2,9 @@
  * Reading a lead file: see import.h. libcsv is a push parser that does not
  * say where a record began, so the file is fed to it one physical line at
  * a time: a record starts on the first line that holds more than blanks
- * while no record is open, and ends when libcsv reports it. Each record is
- * checked as a whole (field count, UTF-8, control characters, address) and
+ * while no record is open, and ends when libcsv reports it. A line ends
+ * in LF, CRLF or a lone CR, as libcsv reads them (Excel for the Mac
+ * writes CR). Each record is checked as a whole (field count, UTF-8, control characters, address) and
  * handed on at once, so memory does not grow with the file. libcsv's field
  * buffer is capped, so an unterminated quote cannot swallow the machine.
  */
@@ -818,42 +819,81 @@ static int supp_row(void *arg, const struct mq_import_row *row,
 	return supp_add(u, row->line, row->email, err);
 }
 
+/* Reads the next line of fp into b, without its end (LF, CRLF or CR, as
+ * in a lead file): 1 when there was one, 0 at the end of the file or out
+ * of memory (b->oom). Lines may be of any length. */
+static int next_line(FILE *fp, struct mq_buf *b)
+{
+	int c, got = 0;
+	char ch;
+
+	b->len = 0;
+	mq_buf_put(b, "", 0);
+	while ((c = getc(fp)) != EOF) {
+		got = 1;
+		if (c == '\n' || c == '\r')
+			break;
+		ch = (char)c;
+		mq_buf_put(b, &ch, 1);
+	}
+	if (c == '\r' && (c = getc(fp)) != '\n' && c != EOF)
+		ungetc(c, fp);
+	return got && !b->oom;
+}
+
+/* A line's text: blanks cut off both ends, and a UTF-8 BOM off the
+ * file's first line. */
+static char *line_text(char *s, long line)
+{
+	char *e;
+
+	if (line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	s += strspn(s, " \t");
+	for (e = s + strlen(s); e > s && (e[-1] == ' ' || e[-1] == '\t');)
+		*--e = '\0';
+	return s;
+}
+
 /* A plain list: one address a line, blanks and '#' comments skipped. */
 static int supp_lines(struct supp *u, FILE *fp, struct mq_err *err)
 {
-	char buf[1024], *p, *e;
+	struct mq_buf b = { NULL, 0, 0, 0 };
 	long line = 0;
+	char *p;
 	int rc = MQ_OK;
 
-	while (rc == MQ_OK && fgets(buf, sizeof buf, fp) != NULL) {
-		line++;
-		for (p = buf; *p == ' ' || *p == '\t'; p++)
-			;
-		for (e = p + strlen(p); e > p && strchr(" \t\r\n", e[-1]);)
-			*--e = '\0';
+	while (rc == MQ_OK && next_line(fp, &b)) {
+		p = line_text(b.p, ++line);
 		if (*p != '\0' && *p != '#')
 			rc = supp_add(u, line, p, err);
 	}
-	if (rc == MQ_OK && ferror(fp))
+	if (rc == MQ_OK && b.oom)
+		rc = mq_err_perm(err, EX_OSERR, "out of memory");
+	else if (rc == MQ_OK && ferror(fp))
 		rc = mq_err_perm(err, EX_DATAERR, "%s: read error", u->name);
+	free(b.p);
 	return rc;
 }
 
-/* A CSV file starts with a header naming an email column. */
+/* A CSV file starts with a header: its first line that holds more than
+ * blanks has a ',' or a '"', or is the one column "email". A plain list
+ * whose first address starts with "email" is still a plain list. */
 static int looks_csv(FILE *fp)
 {
-	char buf[1024], *p;
+	struct mq_buf b = { NULL, 0, 0, 0 };
+	long line = 0;
+	char *p;
 	int csv = 0;
 
-	while (fgets(buf, sizeof buf, fp) != NULL) {
-		p = buf + strspn(buf, " \t\r\n");
+	while (next_line(fp, &b)) {
+		p = line_text(b.p, ++line);
 		if (*p == '\0')
 			continue;
-		if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
-			p += 3;
-		csv = strpbrk(p, ",\"") != NULL || strncasecmp(p, "email", 5) == 0;
+		csv = strpbrk(p, ",\"") != NULL || strcasecmp(p, "email") == 0;
 		break;
 	}
+	free(b.p);
 	rewind(fp);
 	return csv;
 }

@@ -35,7 +35,7 @@ typedef int (*mq_import_row_fn)(void *arg, const struct mq_import_row *row,
 
 /* Reads the CSV in fp (name is what messages call it: a path or "stdin")
  * and calls fn for every data row. Blank lines are skipped, a UTF-8 BOM is
- * dropped, LF and CRLF line ends both work. Returns MQ_OK after the last
+ * dropped, LF, CRLF and CR line ends all work. Returns MQ_OK after the last
  * row, MQ_PERM with EX_DATAERR and "NAME:LINE: reason" for a file-level
  * error (no or bad header, broken quoting, read error), or fn's result. */
 int mq_import_read(FILE *fp, const char *name, mq_import_row_fn fn,

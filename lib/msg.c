@@ -25,7 +25,7 @@
 
 #define FOLD      78    /* RFC 5322 2.1.1: SHOULD */
 #define QP_LINE   76    /* RFC 2045 6.7 (5) */
-#define MAX_TOKEN 900   /* an address, ID or URL: keeps lines under 998 */
+#define MAX_TOKEN MQ_MSG_VALUE_MAX
 
 /* A header being written: the column of its current line and whether a
  * token is already on that line (only then may it fold). */

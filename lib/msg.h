@@ -32,6 +32,10 @@ struct mq_msg {
 	                              client would */
 };
 
+/* The longest address, ID or URL a header takes (it keeps every line
+ * under 998 characters); a longer one is refused. */
+#define MQ_MSG_VALUE_MAX 900
+
 /* Builds the message into *out (malloc'd, NUL-terminated; caller frees) of
  * *len bytes. MQ_PERM (EX_DATAERR) for a CR/LF in a header value or a body
  * that is not UTF-8. */

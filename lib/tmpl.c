@@ -51,6 +51,15 @@ static const char *pair(const char *s, char c)
 	return NULL;
 }
 
+/* Whether "cc" starts anywhere in [s, end). */
+static int has_pair(const char *s, const char *end, char c)
+{
+	for (; s < end; s++)
+		if (s[0] == c && s[1] == c)
+			return 1;
+	return 0;
+}
+
 /* The placeholder as written, for error messages: up to its "}}" or the
  * line's end, cut at 40 bytes without splitting a UTF-8 sequence. */
 static int shown(const char *t, size_t at, char *buf, size_t len)
@@ -105,7 +114,10 @@ static int scan(const char *t, size_t pos, struct ph *ph, struct mq_err *err)
 	ph->nlen = (size_t)(t + i - ph->name);
 	i = skip_blank(t, i);
 	if (t[i] == '|') {
-		if ((close = pair(t + i + 1, '}')) == NULL)
+		/* "{{" always opens a placeholder, so a fallback holding one
+		 * is a placeholder left unclosed ("{{a|there}, {{b}}") */
+		if ((close = pair(t + i + 1, '}')) == NULL ||
+		    has_pair(t + i + 1, close, '{'))
 			return bad(t, ph->at, "unclosed", err);
 		ph->fb = t + i + 1;
 		ph->fblen = (size_t)(close - ph->fb);

@@ -3,7 +3,8 @@
  * placeholders filled from a lead's fields (its CSV columns). Field names
  * match [A-Za-z_][A-Za-z0-9_]*; spaces inside the braces are allowed. A
  * missing field without a fallback is an error, never an empty hole.
- * Anything else that starts with "{{" is a syntax error.
+ * Anything else that starts with "{{" is a syntax error, a "{{" inside
+ * a fallback included.
  */
 #ifndef MQ_TMPL_H
 #define MQ_TMPL_H

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "msg.h"
 
 static char dir[512];
 static char cpath[600];         /* dir/mailq.conf */
@@ -742,6 +743,43 @@ static void test_unsubscribe(void **state)
 	    "contact_gap_days must be >= 0");
 }
 
+/* The longest URL the loader takes still makes a header value once
+ * deliver.c has added "?t=" and a token; one more character is refused. */
+static void test_unsubscribe_url_length(void **state)
+{
+	char url[1024], line[1100], tok[MQ_MSG_TOKEN_MAX], full[1100], *out;
+	struct mq_conf *conf;
+	struct mq_msg m;
+	struct mq_err err;
+	size_t len;
+
+	(void)state;
+	memset(url, 'u', sizeof url);
+	memcpy(url, "https://e.com/", 14);
+	url[865] = '\0';
+	snprintf(line, sizeof line, "    unsubscribe_url = \"%s\";\n", url);
+	write_conf("    delay = 90;\n", line);
+	conf = load_ok();
+	mq_msg_unsub_token("salt", 1, 1, tok, sizeof tok);
+	snprintf(full, sizeof full, "%s?t=%s", conf->campaigns[0].unsubscribe_url,
+	    tok);
+	memset(&m, 0, sizeof m);
+	m.from_addr = "anna@example.com";
+	m.to_addr = "jan@example.org";
+	m.message_id = "x@example.com";
+	m.unsub_url = full;
+	m.date = 1700000000;
+	if (mq_msg_build(&m, &out, &len, &err) != MQ_OK)
+		fail_msg("build: %s", err.msg);
+	free(out);
+	mq_conf_free(conf);
+	url[865] = 'u';
+	url[866] = '\0';
+	snprintf(line, sizeof line, "    unsubscribe_url = \"%s\";\n", url);
+	expect_err("    delay = 90;\n", line, NULL,
+	    "unsubscribe_url is longer than 865 characters");
+}
+
 static void test_template_files(void **state)
 {
 	struct mq_conf *c;
@@ -993,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_template_syntax),
 		cmocka_unit_test(test_followup_subject),
 		cmocka_unit_test(test_unsubscribe),
+		cmocka_unit_test(test_unsubscribe_url_length),
 		cmocka_unit_test(test_database_path),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_secret_inline),

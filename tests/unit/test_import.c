@@ -205,6 +205,43 @@ static void test_read_basic(void **state)
 	    "{\"first_name\":\"Ostatni\",\"company\":\"\"}");
 }
 
+/* A lone CR ends a line as it ends a record (Excel for the Mac writes
+ * CR): rows are reported on their own lines, and a CRLF split between two
+ * reads is still one line end. */
+static void test_read_cr_lines(void **state)
+{
+	struct mq_err err;
+	struct got g;
+	size_t k = 65536 - 1 - 6, n;
+	char *csv;
+
+	(void)state;
+	assert_int_equal(read_str("email,x\rbad@,1\rb@example.com,2\r\r"
+	    "c@example.com,3\n\rd@example.com,\"x\ry\"\r\ne@example.com,5",
+	    &g, &err), MQ_OK);
+	assert_int_equal(g.n, 5);
+	assert_int_equal(g.line[0], 2);
+	assert_string_equal(g.reject[0],
+	    "invalid email address \"bad@\": no domain");
+	assert_int_equal(g.line[1], 3);
+	assert_int_equal(g.line[2], 5);
+	assert_int_equal(g.line[3], 7);
+	assert_int_equal(g.line[4], 9);
+
+	/* the header's CR is the last byte of the first read, its LF the
+	 * first of the next */
+	n = 6 + k + 2 + 15;
+	csv = malloc(n + 1);
+	assert_non_null(csv);
+	memcpy(csv, "email,", 6);
+	memset(csv + 6, 'c', k);
+	memcpy(csv + 6 + k, "\r\nx@example.com,1", 2 + 15 + 1);
+	assert_int_equal(read_mem(csv, n, &g, &err), MQ_OK);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.line[0], 2);
+	free(csv);
+}
+
 static void test_read_json_escaping(void **state)
 {
 	struct mq_err err;
@@ -547,6 +584,47 @@ static void test_suppress(void **state)
 	assert_int_equal(err.ex, EX_NOINPUT);
 }
 
+/* A plain list is read like a lead file: LF, CRLF or CR, a BOM, lines
+ * of any length; a first address that starts with "email" is no header. */
+static void test_suppress_plain_lines(void **state)
+{
+	struct fixture *fx = *state;
+	struct mq_import_stats st;
+	struct mq_err err;
+	char *text;
+
+	(void)state;
+	write_csv(fx, "email.team@example.com\nemily@example.com\n");
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 2);
+	write_csv(fx, "\xef\xbb\xbf" "bob@example.com\r\nann@example.com");
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 2);
+	assert_int_equal(st.rejected, 0);
+	write_csv(fx, "c@example.com\rnot-an-address\r\r# d\re@example.com\r");
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 2);
+	assert_int_equal(st.rejected, 1);
+	assert_string_equal(strchr(fx->last_note, ':'),
+	    ":2: \"not-an-address\": no @");
+	/* a long line is one entry, its tail no address of its own */
+	assert_non_null(text = malloc(2100));
+	memset(text, 'x', 2000);
+	strcpy(text + 2000, "f@example.com\ng@example.com\n");
+	write_csv(fx, text);
+	free(text);
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 1);
+	assert_int_equal(st.rejected, 1);
+	assert_query(fx, "SELECT count(*) FROM suppression WHERE email = "
+	    "'f@example.com'", "0");
+	/* the lone header "email" still makes a CSV file */
+	write_csv(fx, " Email \nkasia@example.com\n");
+	assert_int_equal(run_suppress(fx, NULL, &st, &err), MQ_OK);
+	assert_int_equal(st.imported, 1);
+	assert_int_equal(st.rejected, 0);
+}
+
 static void test_run_import(void **state)
 {
 	struct fixture *fx = *state;
@@ -666,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_read_basic),
+		cmocka_unit_test(test_read_cr_lines),
 		cmocka_unit_test(test_read_json_escaping),
 		cmocka_unit_test(test_read_rejects),
 		cmocka_unit_test(test_read_line_ends),
@@ -680,6 +759,8 @@ int main(void)
 		    teardown_db),
 		cmocka_unit_test_setup_teardown(test_run_failures, setup_db,
 		    teardown_db),
+		cmocka_unit_test_setup_teardown(test_suppress_plain_lines,
+		    setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_suppress, setup_db,
 		    teardown_db),
 	};

@@ -154,6 +154,32 @@ static void test_syntax(void **state)
 	fails("{{ab\n}}", EX_CONFIG, "bad field name in placeholder '{{ab' on line 1");
 }
 
+/* A fallback cannot hold "{{": a "}" short of closing it would make it
+ * swallow the text up to the next placeholder's end. */
+static void test_fallback_open(void **state)
+{
+	static const char *const bad[] = {
+	    "Hi {{name|there}, see {{city}}", "{{name|{{city}}", "{{name|{{}}" };
+	static const char *const want[] = {
+	    "unclosed placeholder '{{name|there}, see {{city}}'",
+	    "unclosed placeholder '{{name|{{city}}'",
+	    "unclosed placeholder '{{name|{{}}'" };
+	struct mq_err err;
+	char *out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		mq_err_clear(&err);
+		assert_int_equal(mq_tmpl_check(bad[i], &err), MQ_PERM);
+		assert_int_equal(err.ex, EX_CONFIG);
+		assert_memory_equal(err.msg, want[i], strlen(want[i]));
+		assert_int_equal(mq_tmpl_render(bad[i], &fields, MQ_TMPL_TEXT,
+		    &out, &err), MQ_PERM);
+	}
+	ok("{{name|{ x }}}", MQ_TMPL_TEXT, "{ x }");
+	ok("{{name|a}b}}{{city|}}}", MQ_TMPL_TEXT, "a}bKraków}");
+}
+
 struct seen {
 	char list[256];
 	int  stop_after;
@@ -219,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_fallback_open),
 		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_large),
 	};
