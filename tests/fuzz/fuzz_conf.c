@@ -35,9 +35,8 @@
 
 #define NOW 1795500000
 
-/* known: the loader does not check templates ("{{first_name}" passes
- * mailq-init --check), fixed in main; set to 1 after merging */
-static const int loader_checks_templates = 0;
+/* the loader refuses a template that mq_tmpl_check refuses */
+static const int loader_checks_templates = 1;
 
 static void put_file(const char *name, const char *text, mode_t mode)
 {
