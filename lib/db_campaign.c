@@ -265,7 +265,7 @@ int mq_db_campaign_counts(struct mq_db *db, sqlite3_int64 id,
     time_t day_start, struct mq_db_campaign_counts *k, struct mq_err *err)
 {
 	static const char *const one[] = { "n" };
-	int rc, n[5] = { 0 };
+	int rc, n[6] = { 0 };
 
 	memset(k, 0, sizeof *k);
 	rc = tally(db, "SELECT status, count(*) FROM campaign_lead WHERE "
@@ -292,8 +292,14 @@ int mq_db_campaign_counts(struct mq_db *db, sqlite3_int64 id,
 		    "JOIN mailbox m ON m.id = cm.mailbox_id WHERE "
 		    "cm.campaign_id = ?1 AND m.enabled AND NOT m.retired", id, 0,
 		    one, 1, &n[3], err);
+	if (rc == MQ_OK)
+		rc = tally(db, "SELECT 'n', count(*) FROM send_log s WHERE "
+		    "s.campaign_id = ?1 AND s.status = 'retry' AND NOT EXISTS "
+		    "(SELECT 1 FROM attempt a WHERE a.send_log_id = s.id AND "
+		    "a.outcome IS NOT 'mailbox')", id, 0, one, 1, &n[4], err);
 	for (int i = 0; i < MQ_LEAD_N; i++)
 		k->leads += k->lead[i];
+	k->mailbox_wait = n[4];
 	k->pending = n[0];
 	k->sent_today = n[1];
 	k->mailboxes = n[2];

@@ -47,6 +47,9 @@ struct mq_db_campaign_counts {
 	int sent_today;              /* sent since day_start */
 	int mailboxes;               /* in the rotation */
 	int usable_mailboxes;        /* enabled, not retired */
+	int mailbox_wait;            /* of msg[MQ_MSG_RETRY]: only ever held
+	                                back by a failing mailbox, no try of
+	                                the message's own used */
 };
 
 /* Reads campaign name into *c (free with mq_db_campaign_free). MQ_PERM with

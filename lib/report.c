@@ -112,6 +112,20 @@ static void print_list(FILE *out, const char *label, char **v, int n)
 	free(v);
 }
 
+/* A message that only ever waited on a failing mailbox is no retry: it is
+ * shown apart. */
+static void print_messages(FILE *out, const struct mq_db_campaign_counts *k)
+{
+	int v[MQ_MSG_N];
+
+	memcpy(v, k->msg, sizeof v);
+	v[MQ_MSG_RETRY] -= k->mailbox_wait;
+	fprintf(out, "%-11s", "messages");
+	for (int i = 0; i < MQ_MSG_N; i++)
+		fprintf(out, "%s%s %d", i ? ", " : "", mq_db_msg_states[i], v[i]);
+	fprintf(out, ", waiting on a failing mailbox %d\n", k->mailbox_wait);
+}
+
 static void print_counts(FILE *out, const char *label, const int *v,
     const char *const *names, int n)
 {
@@ -189,7 +203,7 @@ static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
 	print_waiting(db, c->id, out);
 	fprintf(out, "%-11s%d\n", "leads", k->leads);
 	print_counts(out, "", k->lead, mq_db_lead_states, MQ_LEAD_N);
-	print_counts(out, "messages", k->msg, mq_db_msg_states, MQ_MSG_N);
+	print_messages(out, k);
 	fprintf(out, "%-11s%d sent of %d\n", "today", k->sent_today,
 	    c->daily_limit);
 	if (mq_next_send(db, c, now, &at, NULL) == MQ_OK && at != 0) {

@@ -205,6 +205,9 @@ grep -q "mailbox m1: .*535" "$T/first.err" || fail "first failure not told: $(ca
 eq 0 "$(q "SELECT count(*) FROM queue WHERE status <> 'pending' OR attempts > 0")" "messages charged for the mailbox's failure"
 MAILQ_NOW=$((T0 + 3600)) expect 0 mailq-stats
 grep_out "^m1 .* [0-9]{2}:[0-9]{2} +failing +535"
+# waiting on a failing mailbox is not a retry of the message's own
+MAILQ_NOW=$((T0 + 3600)) expect 0 mailq-campaign show c1
+grep_out "^messages .*retry 0, .*waiting on a failing mailbox [1-9]"
 printf 'right\n' > pw
 tick $((T0 + 3600 + 60))
 sent 50 "once the password is fixed"
