@@ -194,8 +194,8 @@ static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
 	print_window(out, c, now);
 	fprintf(out, "%-11s%d s ± %d %%, at most %d a day, buffer %d\n",
 	    "pacing", c->delay, c->jitter, c->daily_limit, c->buffer);
-	fprintf(out, "%-11s%d retries after %s s\n", "retry",
-	    c->retry_attempts, c->retry_backoff);
+	fprintf(out, "%-11s%d %s after %s s\n", "retry", c->retry_attempts,
+	    c->retry_attempts == 1 ? "retry" : "retries", c->retry_backoff);
 	if (mq_db_campaign_mailboxes(db, c->id, &v, &n, NULL) == MQ_OK)
 		print_list(out, "mailboxes", v, n);
 	if (mq_db_campaign_steps(db, c->id, &v, &n, NULL) == MQ_OK)
