@@ -37,32 +37,6 @@ static const char help[] =
 "  -h, --help         this text\n"
 "  -V, --version      print the version\n";
 
-static void say(const char *name, enum mq_campaign_action action,
-    const struct mq_campaign_result *r, time_t now)
-{
-	char t[64] = "", rel[48] = "";
-
-	if (!r->changed) {
-		printf("%s: already %s\n", name, r->to);
-		return;
-	}
-	printf("%s: %s -> %s\n", name, r->from, r->to);
-	if (r->reclaimed.requeued + r->reclaimed.failed + r->reclaimed.unknown)
-		printf("%s: claims of dead runs: %d back in the queue, %d failed, "
-		    "%d unknown\n", name, r->reclaimed.requeued,
-		    r->reclaimed.failed, r->reclaimed.unknown);
-	if (action != MQ_CAMPAIGN_START && action != MQ_CAMPAIGN_RESUME)
-		return;
-	mq_sched_format(r->timezone, r->first_send, "%a %Y-%m-%d %H:%M %Z", t, sizeof t,
-	    NULL);
-	mq_report_relative(r->first_send, now, rel, sizeof rel);
-	if (r->open_now)
-		printf("%s: window open; the first message goes at the next "
-		    "tick\n", name);
-	else
-		printf("%s: first message at %s (%s)\n", name, t, rel);
-}
-
 static int control(struct cmd *cmd, struct mq_db *db, const char *name,
     int action, time_t now, struct mq_err *err)
 {
@@ -71,7 +45,7 @@ static int control(struct cmd *cmd, struct mq_db *db, const char *name,
 
 	rc = mq_campaign_control(db, name, action, now, &r, err);
 	if (rc == MQ_OK && cmd->level > MQ_LOG_ERR)
-		say(name, action, &r, now);
+		mq_report_control(stdout, name, action, &r, now);
 	return rc;
 }
 

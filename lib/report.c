@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "campaign.h"
 #include "db_campaign.h"
 #include "next_send.h"
 #include "report.h"
@@ -230,4 +231,31 @@ int mq_report_campaign(struct mq_db *db, const char *name, time_t now,
 		print_campaign(db, &c, &k, now, out);
 	mq_db_campaign_free(&c);
 	return rc;
+}
+
+void mq_report_control(FILE *out, const char *name,
+    enum mq_campaign_action action, const struct mq_campaign_result *r,
+    time_t now)
+{
+	char t[64] = "", rel[48] = "";
+
+	if (!r->changed) {
+		fprintf(out, "%s: already %s\n", name, r->to);
+		return;
+	}
+	fprintf(out, "%s: %s -> %s\n", name, r->from, r->to);
+	if (r->reclaimed.requeued + r->reclaimed.failed + r->reclaimed.unknown)
+		fprintf(out, "%s: claims of dead runs: %d back in the queue, "
+		    "%d failed, %d unknown\n", name, r->reclaimed.requeued,
+		    r->reclaimed.failed, r->reclaimed.unknown);
+	if (action != MQ_CAMPAIGN_START && action != MQ_CAMPAIGN_RESUME)
+		return;
+	mq_sched_format(r->timezone, r->first_send, "%a %Y-%m-%d %H:%M %Z", t,
+	    sizeof t, NULL);
+	mq_report_relative(r->first_send, now, rel, sizeof rel);
+	if (r->open_now)
+		fprintf(out, "%s: window open; the first message goes at the "
+		    "next tick\n", name);
+	else
+		fprintf(out, "%s: first message at %s (%s)\n", name, t, rel);
 }

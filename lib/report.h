@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "campaign.h"
 #include "db.h"
 #include "db_campaign.h"
 #include "err.h"
@@ -20,6 +21,12 @@ int mq_report_campaigns(struct mq_db *db, time_t now, FILE *out,
 /* Campaign name in detail. MQ_PERM (EX_NOINPUT) if there is none. */
 int mq_report_campaign(struct mq_db *db, const char *name, time_t now,
     FILE *out, struct mq_err *err);
+
+/* What a control command did, for the operator: "q4: draft -> scheduled"
+ * and, for start and resume, when the first message goes. */
+void mq_report_control(FILE *out, const char *name,
+    enum mq_campaign_action action, const struct mq_campaign_result *r,
+    time_t now);
 
 /* "in 2 h 5 min", "in 40 s", "now", "3 min ago" for t - now. */
 void mq_report_relative(time_t t, time_t now, char *buf, size_t len);
