@@ -539,3 +539,35 @@ int mq_db_migrate(struct mq_db *db, int *from, int *to, struct mq_err *err)
 	mq_db_rollback(db);
 	return rc;
 }
+
+int mq_db_rows(struct mq_db *db, const char *sql, sqlite3_int64 id,
+    int limit, size_t size, mq_db_row_fn read, void **out, int *n,
+    struct mq_err *err)
+{
+	sqlite3_stmt *st;
+	char *v = NULL, *more;
+	int cap = 0, rc, sr;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
+		return rc;
+	mq_db_bind(st, "Ii", id, limit);
+	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((more = realloc(v, cap * size)) == NULL)
+				break;
+			v = more;
+		}
+		memset(v + *n * size, 0, size);
+		read(st, v + (*n)++ * size);
+	}
+	if (sr == SQLITE_ROW)
+		rc = mq_err_perm(err, EX_OSERR, "out of memory");
+	else if (sr != SQLITE_DONE)
+		rc = mq_db_fail(db, sr, "read rows", err);
+	mq_db_release(db, st);
+	*out = v;
+	return rc;
+}

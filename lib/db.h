@@ -101,6 +101,14 @@ int mq_db_vget(struct mq_db *db, struct mq_err *err, sqlite3_int64 *v,
  * SQLite result code. */
 int mq_db_bind(sqlite3_stmt *st, const char *fmt, ...);
 
+/* Runs the cached statement sql with ?1 = id and ?2 = limit (either may
+ * go unused) and appends one element of size bytes per row, zeroed, then
+ * filled by read, to *out (malloc'd; the caller frees it), *n of them. */
+typedef void (*mq_db_row_fn)(sqlite3_stmt *st, void *elem);
+int mq_db_rows(struct mq_db *db, const char *sql, sqlite3_int64 id,
+    int limit, size_t size, mq_db_row_fn read, void **out, int *n,
+    struct mq_err *err);
+
 /* The same with a va_list. Values past the statement's last parameter are
  * skipped, so one list can feed statements that use a prefix of it. */
 int mq_db_vbind(sqlite3_stmt *st, const char *fmt, va_list ap);

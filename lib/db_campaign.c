@@ -182,45 +182,30 @@ int mq_db_campaign_mailboxes(struct mq_db *db, sqlite3_int64 id,
 	    "WHERE cm.campaign_id = ?1 ORDER BY cm.position", id, names, n, err);
 }
 
+static void read_waiting(sqlite3_stmt *st, void *p)
+{
+	struct mq_db_waiting *w = p;
+
+	snprintf(w->mailbox, sizeof w->mailbox, "%s",
+	    (const char *)sqlite3_column_text(st, 0));
+	w->n = sqlite3_column_int(st, 1);
+	snprintf(w->why, sizeof w->why, "%s",
+	    (const char *)sqlite3_column_text(st, 2));
+}
+
 int mq_db_campaign_waiting(struct mq_db *db, sqlite3_int64 id,
     struct mq_db_waiting **out, int *n, struct mq_err *err)
 {
-	static const char sql[] = "SELECT m.name, count(*), CASE WHEN "
-	    "m.retired THEN 'retired' WHEN NOT m.enabled THEN 'disabled' ELSE "
-	    "'not one of the campaign''s mailboxes' END FROM queue q JOIN "
+	return mq_db_rows(db, "SELECT m.name, count(*), CASE WHEN m.retired "
+	    "THEN 'retired' WHEN NOT m.enabled THEN 'disabled' ELSE 'not one "
+	    "of the campaign''s mailboxes' END FROM queue q JOIN "
 	    "campaign_lead cl ON cl.campaign_id = q.campaign_id AND "
 	    "cl.lead_id = q.lead_id JOIN mailbox m ON m.id = cl.mailbox_id "
 	    "WHERE q.campaign_id = ?1 AND q.status = 'pending' AND (m.retired "
 	    "OR NOT m.enabled OR NOT EXISTS (SELECT 1 FROM campaign_mailbox cm "
 	    "WHERE cm.campaign_id = ?1 AND cm.mailbox_id = m.id)) GROUP BY "
-	    "m.id ORDER BY m.name";
-	struct mq_db_waiting *v = NULL, *more;
-	sqlite3_stmt *st;
-	int rc, sr;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
-		return rc;
-	mq_db_bind(st, "I", id);
-	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((more = realloc(v, (*n + 1) * sizeof *v)) == NULL)
-			break;
-		v = more;
-		snprintf(v[*n].mailbox, sizeof v[*n].mailbox, "%s",
-		    (const char *)sqlite3_column_text(st, 0));
-		v[*n].n = sqlite3_column_int(st, 1);
-		snprintf(v[*n].why, sizeof v[*n].why, "%s",
-		    (const char *)sqlite3_column_text(st, 2));
-		(*n)++;
-	}
-	if (sr == SQLITE_ROW)
-		rc = mq_err_perm(err, EX_OSERR, "out of memory");
-	else if (sr != SQLITE_DONE)
-		rc = mq_db_fail(db, sr, "read waiting threads", err);
-	mq_db_release(db, st);
-	*out = v;
-	return rc;
+	    "m.id ORDER BY m.name", id, 0, sizeof **out, read_waiting,
+	    (void **)out, n, err);
 }
 
 int mq_db_campaign_steps(struct mq_db *db, sqlite3_int64 id, char ***out,
@@ -394,37 +379,22 @@ int mq_db_next_due(struct mq_db *db, sqlite3_int64 id, time_t now,
 	return rc;
 }
 
+static void read_next_mailbox(sqlite3_stmt *st, void *p)
+{
+	struct mq_db_next_mailbox *m = p;
+
+	m->id = sqlite3_column_int64(st, 0);
+	m->daily_limit = sqlite3_column_int(st, 1);
+	m->rest_until = (time_t)sqlite3_column_int64(st, 2);
+}
+
 int mq_db_next_mailboxes(struct mq_db *db, sqlite3_int64 id,
     struct mq_db_next_mailbox **out, int *n, struct mq_err *err)
 {
-	static const char sql[] = "SELECT m.id, m.daily_limit, CASE WHEN "
+	return mq_db_rows(db, "SELECT m.id, m.daily_limit, CASE WHEN "
 	    "m.failing_since IS NULL THEN 0 ELSE coalesce(m.rest_until, 0) "
 	    "END FROM campaign_mailbox cm JOIN mailbox m ON m.id = "
 	    "cm.mailbox_id WHERE cm.campaign_id = ?1 AND m.enabled AND NOT "
-	    "m.retired ORDER BY cm.position";
-	struct mq_db_next_mailbox *v = NULL, *more;
-	sqlite3_stmt *st;
-	int rc, sr;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
-		return rc;
-	mq_db_bind(st, "I", id);
-	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((more = realloc(v, (*n + 1) * sizeof *v)) == NULL)
-			break;
-		v = more;
-		v[*n].id = sqlite3_column_int64(st, 0);
-		v[*n].daily_limit = sqlite3_column_int(st, 1);
-		v[*n].rest_until = (time_t)sqlite3_column_int64(st, 2);
-		(*n)++;
-	}
-	if (sr == SQLITE_ROW)
-		rc = mq_err_perm(err, EX_OSERR, "out of memory");
-	else if (sr != SQLITE_DONE)
-		rc = mq_db_fail(db, sr, "read mailboxes", err);
-	mq_db_release(db, st);
-	*out = v;
-	return rc;
+	    "m.retired ORDER BY cm.position", id, 0, sizeof **out,
+	    read_next_mailbox, (void **)out, n, err);
 }

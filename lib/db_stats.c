@@ -14,7 +14,6 @@
 #define COUNTED "(outcome IS NULL OR outcome IN " \
 	"('sent', 'unknown', 'bounced', 'permanent'))"
 
-typedef void (*read_fn)(sqlite3_stmt *, void *);
 
 /* Copies column i into buf, cut at a UTF-8 character boundary. */
 static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
@@ -42,40 +41,6 @@ void mq_db_stats_end(struct mq_db *db)
 	if (!sqlite3_get_autocommit(db->h) &&
 	    mq_db_exec(db, "COMMIT", NULL) != MQ_OK)
 		mq_db_exec(db, "ROLLBACK", NULL);
-}
-
-/* Runs the cached statement sql with ?1 = id, ?2 = limit and appends one
- * element of size bytes per row, filled by read, to *out. */
-static int rows(struct mq_db *db, const char *sql, sqlite3_int64 id,
-    int limit, size_t size, read_fn read, void **out, int *n,
-    struct mq_err *err)
-{
-	sqlite3_stmt *st;
-	char *v = NULL, *more;
-	int cap = 0, rc, sr;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
-		return rc;
-	mq_db_bind(st, "Ii", id, limit);
-	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((more = realloc(v, cap * size)) == NULL)
-				break;
-			v = more;
-		}
-		memset(v + *n * size, 0, size);
-		read(st, v + (*n)++ * size);
-	}
-	if (sr == SQLITE_ROW)
-		rc = mq_err_perm(err, EX_OSERR, "out of memory");
-	else if (sr != SQLITE_DONE)
-		rc = mq_db_fail(db, sr, "read statistics", err);
-	mq_db_release(db, st);
-	*out = v;
-	return rc;
 }
 
 static int find(const sqlite3_int64 *ids, int n, sqlite3_int64 id)
@@ -204,7 +169,7 @@ static void read_mailbox(sqlite3_stmt *st, void *p)
 int mq_db_stats_mailboxes(struct mq_db *db, struct mq_db_stats_mailbox **out,
     int *n, struct mq_err *err)
 {
-	return rows(db, "SELECT m.id, m.name, s.name, m.address, "
+	return mq_db_rows(db, "SELECT m.id, m.name, s.name, m.address, "
 	    "m.last_error, m.daily_limit, m.enabled, m.retired, "
 	    "coalesce(m.failing_since, 0), (SELECT count(*) FROM send_log l "
 	    "WHERE l.mailbox_id = m.id AND l.status = 'sent'), "
@@ -228,7 +193,7 @@ static void read_sender(sqlite3_stmt *st, void *p)
 int mq_db_stats_senders(struct mq_db *db, struct mq_db_stats_sender **out,
     int *n, struct mq_err *err)
 {
-	return rows(db, "SELECT s.id, s.name, s.daily_limit, s.retired, "
+	return mq_db_rows(db, "SELECT s.id, s.name, s.daily_limit, s.retired, "
 	    "(SELECT count(*) FROM mailbox m WHERE m.sender_id = s.id AND NOT "
 	    "m.retired), (SELECT count(*) FROM campaign c WHERE c.sender_id = "
 	    "s.id AND NOT c.retired) FROM sender s ORDER BY s.retired, s.name",
@@ -262,7 +227,7 @@ int mq_db_stats_steps(struct mq_db *db, sqlite3_int64 id,
     struct mq_db_stats_step **out, int *n, struct mq_err *err)
 {
 	/* the columns follow mq_db_msg_states */
-	return rows(db, "SELECT s.number, v.letter, "
+	return mq_db_rows(db, "SELECT s.number, v.letter, "
 	    "count(*) FILTER (WHERE l.status = 'sending'), "
 	    "count(*) FILTER (WHERE l.status = 'retry'), "
 	    "count(*) FILTER (WHERE l.status = 'sent'), "
@@ -290,7 +255,7 @@ int mq_db_stats_failures(struct mq_db *db, sqlite3_int64 id,
     struct mq_db_stats_failure **out, int *n, struct mq_err *err)
 {
 	/* max(id) makes the bare column the latest attempt's reply */
-	return rows(db, "SELECT coalesce(smtp_code, 0), count(*), max(id), "
+	return mq_db_rows(db, "SELECT coalesce(smtp_code, 0), count(*), max(id), "
 	    "coalesce(detail, outcome) FROM attempt WHERE campaign_id = ?1 AND "
 	    "outcome IS NOT NULL AND outcome <> 'sent' GROUP BY 1 "
 	    "ORDER BY 2 DESC, 1", id, 0, sizeof **out, read_failure,
@@ -309,7 +274,7 @@ static void read_item(sqlite3_stmt *st, void *p)
 int mq_db_stats_pending(struct mq_db *db, sqlite3_int64 id, int limit,
     struct mq_db_stats_item **out, int *n, struct mq_err *err)
 {
-	return rows(db, "SELECT l.email, q.step, q.scheduled_at FROM queue q "
+	return mq_db_rows(db, "SELECT l.email, q.step, q.scheduled_at FROM queue q "
 	    "JOIN lead l ON l.id = q.lead_id WHERE q.campaign_id = ?1 AND "
 	    "q.status = 'pending' ORDER BY q.scheduled_at, q.id LIMIT ?2", id,
 	    limit, sizeof **out, read_item, (void **)out, n, err);
@@ -332,7 +297,7 @@ static void read_send(sqlite3_stmt *st, void *p)
 int mq_db_stats_recent(struct mq_db *db, sqlite3_int64 id, int limit,
     struct mq_db_stats_send **out, int *n, struct mq_err *err)
 {
-	return rows(db, "SELECT a.started_at, l.email, m.name, s.step, "
+	return mq_db_rows(db, "SELECT a.started_at, l.email, m.name, s.step, "
 	    "v.letter, coalesce(a.outcome, 'sending'), coalesce(a.smtp_code, 0), "
 	    "a.detail FROM attempt a JOIN send_log s ON s.id = a.send_log_id "
 	    "JOIN lead l ON l.id = s.lead_id LEFT JOIN mailbox m ON m.id = "
