@@ -202,6 +202,7 @@ tries=$(smtpd_events auth_fail)
 sent 0 "with a wrong password"
 grep -q "mailbox m1: .*535" "$T/first.err" || fail "first failure not told: $(cat "$T/first.err")"; ok
 [ "$quiet" -ge 57 ] || fail "only $quiet of 59 later minutes were quiet"; ok
+echo "# resting: $tries AUTH attempts at the server in 60 minutes of 4 runs a minute; $quiet of 59 later minutes printed nothing"
 eq 0 "$(q "SELECT count(*) FROM queue WHERE status <> 'pending' OR attempts > 0")" "messages charged for the mailbox's failure"
 MAILQ_NOW=$((T0 + 3600)) expect 0 mailq-stats
 grep_out "^m1 .* [0-9]{2}:[0-9]{2} +failing +535"
