@@ -2,7 +2,7 @@
 # A run's memory against the number of campaigns due at once: peak RSS of
 # one `mailq-tick --horizon 0` that sends one message for each of 10,
 # then of 1,000 campaigns (on 10 mailboxes, so that up to 40 sessions may
-# be open), against a server that answers at once. A run has at most 32
+# be open), against a server that answers at once. A run has at most 64
 # transfers in the air, whatever the number of campaigns.
 # Prints rss_10_kb=… rss_1000_kb=… ratio=…
 # Usage: sh bench/memory.sh [BUILD_DIR]

@@ -4,9 +4,10 @@
 # until the queue is empty) to tests/smtpd.py on loopback: claim, compose,
 # SMTP, record. References in the same run, to a fresh server each:
 #   - bench/rawsend: the very messages the server received, sent with
-#     libcurl over as many reused connections as mailq-tick used (a run
-#     sends up to BURST messages of a campaign at once, lib/tick.c), and,
-#     for information, over one;
+#     libcurl over as many reused connections as mailq-tick may have at
+#     once (the mailbox's max_connections; mailq opens a session per
+#     message, rawsend keeps its connections), and, for information, over
+#     one;
 #   - msmtp, one process per message, for the first M (200) of them,
 #     scaled to messages per second.
 # Prints throughput_mailq_msgs_per_s=… raw_curl_msgs_per_s=…
@@ -50,7 +51,7 @@ for line in open(os.path.join(sys.argv[1], "received.jsonl")):
 	r = json.loads(line)
 	print("%s\t%s" % (r["rcpt_tos"][0], os.path.join(sys.argv[1], r["file"])))
 PY
-k=$(sed -n 's/^#define BURST \([0-9]*\).*/\1/p' "$bench_top/lib/tick.c")
+k=$(sed -n 's/.*max_connections = \([0-9]*\);.*/\1/p' mailq.conf | head -1)
 conns=$(grep -c '"event": "connect"' "$d/s1/events.jsonl" 2>/dev/null || echo "?")
 smtpd_up "$d/s2"
 raw=$("$B/bench/rawsend" "smtp://127.0.0.1:$PORT" "<anna@example.com>" list "$k" |

@@ -101,6 +101,20 @@ static void lacking(char *buf, size_t size, const char *field, int count,
 		snprintf(buf + n, size - n, " and %d more", count - 10);
 }
 
+int mq_campaign_fields(struct mq_db *db, sqlite3_int64 id,
+    char (*names)[64], int max, int *n, struct mq_err *err)
+{
+	struct fields f = { .n = 0 };
+	int rc;
+
+	*n = 0;
+	if ((rc = mq_db_templates(db, id, collect, &f, err)) != MQ_OK)
+		return rc;
+	for (int i = 0; i < f.n && *n < max; i++)
+		snprintf(names[(*n)++], 64, "%s", f.name[i]);
+	return MQ_OK;
+}
+
 int mq_campaign_lacking(struct mq_db *db, sqlite3_int64 id, char *buf,
     size_t size, struct mq_err *err)
 {

@@ -43,6 +43,11 @@ int mq_campaign_control(struct mq_db *db, const char *name,
     enum mq_campaign_action action, time_t now,
     struct mq_campaign_result *res, struct mq_err *err);
 
+/* The fields campaign id's templates use without a fallback ("email"
+ * aside: every lead has it), at most max, into names; *n of them. */
+int mq_campaign_fields(struct mq_db *db, sqlite3_int64 id,
+    char (*names)[64], int max, int *n, struct mq_err *err);
+
 /* Which leads of campaign id still to write to lack a field its templates
  * use without a fallback: "3 leads without 'company': a@x.pl, ...; ..."
  * into buf (cut to size), or "" when none does. Reads only, inside the

@@ -49,6 +49,7 @@ struct reader {
 	size_t            nf, fcap;
 	size_t            rec_bytes;
 	char            **cols;         /* header names; cols[email_col] unused */
+	const char      **vals;         /* the row's values, for the callback */
 	size_t            ncols, email_col;
 	struct mq_buf        json;
 	char              reason[MQ_IMPORT_REASON_MAX];
@@ -361,6 +362,8 @@ static int header(struct reader *r)
 	if ((r->cols = calloc(r->nf, sizeof *r->cols)) == NULL)
 		return mq_err_perm(r->err, EX_OSERR, "out of memory");
 	r->ncols = r->nf;
+	if ((r->vals = calloc(r->ncols, sizeof *r->vals)) == NULL)
+		return mq_err_perm(r->err, EX_OSERR, "out of memory");
 	for (size_t i = 0; rc == MQ_OK && i < r->nf; i++)
 		rc = header_name(r, i, &have_email);
 	if (rc == MQ_OK && !have_email)
@@ -417,7 +420,8 @@ static int build_json(struct reader *r)
 
 static int row(struct reader *r)
 {
-	struct mq_import_row row = { r->start, NULL, NULL, r->reason };
+	struct mq_import_row row = { r->start, NULL, NULL, r->reason, NULL,
+	    NULL, 0 };
 	int rc;
 
 	if ((row.email = check_row(r)) != NULL) {
@@ -425,6 +429,11 @@ static int row(struct reader *r)
 			return rc;
 		row.fields = r->json.p;
 		row.reject = NULL;
+		for (size_t i = 0; i < r->ncols; i++)
+			r->vals[i] = i == r->email_col ? row.email : r->f[i].s;
+		row.names = (const char *const *)r->cols;
+		row.values = r->vals;
+		row.n = r->ncols;
 	}
 	return r->fn(r->arg, &row, r->err);
 }
@@ -605,6 +614,7 @@ int mq_import_read(FILE *fp, const char *name, mq_import_row_fn fn,
 		free(r->cols[i]);
 	free(r->f);
 	free(r->cols);
+	free(r->vals);
 	free(r->json.p);
 	free(r);
 	return rc;
@@ -671,7 +681,38 @@ struct run {
 	struct mq_import_stats      *st;
 	struct mq_db_import         *imp;
 	const char                  *name;
+	char                         need[32][64];  /* template fields */
+	int                          n_need;
+	int                          col[32];       /* their columns, -1 */
+	int                          resolved;
+	long                         lacking;       /* new leads lacking one */
 };
+
+/* Whether a new lead's row lacks a field the templates need: the cheap
+ * test, on the row as read, that decides whether the store is asked
+ * (check_fields), so that a good import of a million rows costs no scan. */
+static void note_lacking(struct run *u, const struct mq_import_row *row)
+{
+	const char *v;
+
+	if (!u->resolved) {
+		for (int k = 0; k < u->n_need; k++) {
+			u->col[k] = -1;
+			for (size_t i = 0; i < row->n; i++)
+				if (row->names[i] != NULL &&
+				    strcmp(row->names[i], u->need[k]) == 0)
+					u->col[k] = (int)i;
+		}
+		u->resolved = 1;
+	}
+	for (int k = 0; k < u->n_need; k++) {
+		v = u->col[k] >= 0 ? row->values[u->col[k]] : "";
+		if (v == NULL || v[0] == '\0') {
+			u->lacking++;
+			return;
+		}
+	}
+}
 
 static void note(struct run *u, long line, enum mq_import_kind kind,
     const char *text)
@@ -701,6 +742,7 @@ static int on_row(void *arg, const struct mq_import_row *row,
 	switch (res) {
 	case MQ_DB_IMPORT_ADDED:
 		u->st->imported++;
+		note_lacking(u, row);
 		break;
 	case MQ_DB_IMPORT_SEEN:
 		u->st->duplicate++;
@@ -741,12 +783,16 @@ static int check_fields(struct run *u, struct mq_err *err)
 int mq_import_run(struct mq_db *db, const struct mq_import_opts *opts,
     struct mq_import_stats *st, struct mq_err *err)
 {
-	struct run u = { db, opts, st, NULL, NULL };
+	struct run u;
 	FILE *fp = NULL;
 	time_t now;
 	int rc, rc2, commit;
 
 	memset(st, 0, sizeof *st);
+	memset(&u, 0, sizeof u);
+	u.db = db;
+	u.o = opts;
+	u.st = st;
 	u.name = strcmp(opts->path, "-") == 0 ? "stdin" : opts->path;
 	if ((rc = mq_clock_now(&now, err)) != MQ_OK)
 		return rc;
@@ -755,8 +801,11 @@ int mq_import_run(struct mq_db *db, const struct mq_import_opts *opts,
 	rc = mq_db_import_begin(db, opts->campaign, now, &u.imp, err);
 	if (rc != MQ_OK)
 		goto out;
-	rc = mq_import_read(fp, u.name, on_row, &u, err);
+	rc = mq_campaign_fields(db, mq_db_import_campaign(u.imp), u.need, 32,
+	    &u.n_need, err);
 	if (rc == MQ_OK)
+		rc = mq_import_read(fp, u.name, on_row, &u, err);
+	if (rc == MQ_OK && u.lacking > 0)
 		rc = check_fields(&u, err);
 	commit = rc == MQ_OK && !(opts->strict && (st->rejected > 0 ||
 	    st->lacking));
@@ -906,6 +955,10 @@ int mq_import_suppress(struct mq_db *db, const struct mq_import_opts *opts,
 	int rc;
 
 	memset(st, 0, sizeof *st);
+	memset(&u, 0, sizeof u);
+	u.db = db;
+	u.o = opts;
+	u.st = st;
 	u.name = strcmp(opts->path, "-") == 0 ? "stdin" : opts->path;
 	if ((rc = mq_clock_now(&u.now, err)) != MQ_OK ||
 	    (rc = open_input(opts->path, u.name, &fp, err)) != MQ_OK)

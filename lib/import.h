@@ -26,6 +26,12 @@ struct mq_import_row {
 	const char *fields;   /* JSON object of the other columns; NULL when
 	                         rejected */
 	const char *reject;   /* NULL when valid, else why not */
+	/* the row's columns by the header's names (as written; the email
+	 * column's name is NULL); values NUL-terminated; NULL when
+	 * rejected */
+	const char *const *names;
+	const char *const *values;
+	size_t             n;
 };
 
 /* Called for each data row in file order. Returning anything but MQ_OK

@@ -188,7 +188,7 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
  * follow at once (delay 0) claims as many as its mailboxes' caps
  * (max_connections, max_per_minute, decided by the claim across every
  * run) and this let it; a paced one, or a dry run, one per pass. */
-#define MQ_TICK_FLIGHTS 32
+#define MQ_TICK_FLIGHTS 64
 
 static int burst(const struct run *r, const struct mq_db_run_campaign *c)
 {
