@@ -2,10 +2,10 @@
  * One run of the sending engine, as cron starts it every minute. For every
  * campaign that may send: inside its window, plan its buffer, claim what is
  * due (one message per campaign per pass, so campaigns share the run, or
- * up to four when its delay is 0); then the pass's messages go out
- * together, a thread each, sharing one cache of connections for reuse,
- * outside any transaction, and the outcomes are recorded once every
- * transfer of the pass has ended. Passes repeat while
+ * as many as its mailboxes' caps allow when its delay is 0; at most 64 in
+ * the air per run); then the pass's messages go out together, a thread
+ * and an SMTP session each, outside any transaction, and the outcomes are
+ * recorded once every transfer of the pass has ended. Passes repeat while
  * something was sent, and the run waits for messages that fall due within
  * its horizon, so that gaps follow each campaign's delay and jitter rather
  * than cron's minute.
