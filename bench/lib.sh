@@ -16,6 +16,9 @@
 #                           every day all day, campaign i on mailbox
 #                           m((i - 1) % M + 1)
 #   csv FILE N [PREFIX]     a lead CSV of N rows
+#   one_lead_each DIR N M   a database in DIR (config, init) with N
+#                           campaigns of delay 0 on M mailboxes, one lead
+#                           each, all started; the server at $PORT
 bench_top=$(cd "$(dirname "$0")/.." && pwd)
 case $B in /*) ;; *) B=$bench_top/$B ;; esac
 [ -x "$B/bin/mailq-tick" ] || { echo "bench: build $B first" >&2; exit 1; }
@@ -85,4 +88,15 @@ conf() {
 csv() {
 	awk -v n="$2" -v p="${3:-lead}" 'BEGIN { print "email,first_name,company";
 	    for (i = 1; i <= n; i++) printf "%s%d@example.com,Name%d,Company %d\n", p, i, i, i % 977 }' > "$1"
+}
+
+one_lead_each() {
+	mkdir -p "$1"
+	conf "$1/mailq.conf" "$1/mailq.db" "$PORT" "$2" 0 0 20 "$3"
+	MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-init" -q
+	for i in $(seq "$2"); do
+		printf 'email,first_name\nlead%d@example.com,Name%d\n' "$i" "$i" > "$1/lead.csv"
+		MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-import" -q "c$i" "$1/lead.csv"
+		MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-campaign" -q start "c$i"
+	done
 }

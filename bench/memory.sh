@@ -13,17 +13,6 @@ d=$(mktemp -d "${TMPDIR:-/tmp}/mailq-bench.XXXXXX")
 trap 'smtpd_down; rm -rf "$d"' EXIT
 cd "$d"
 
-# setup DIR N: a database in DIR with N campaigns of one lead each
-setup() {
-	mkdir -p "$1"
-	conf "$1/mailq.conf" "$1/mailq.db" "$PORT" "$2" 0 0 20 10
-	MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-init" -q
-	for i in $(seq "$2"); do
-		printf 'email,first_name\nlead%d@example.com,Name%d\n' "$i" "$i" > "$1/lead.csv"
-		MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-import" -q "c$i" "$1/lead.csv"
-		MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-campaign" -q start "c$i"
-	done
-}
 
 # rss DIR N: peak RSS in kB of the run that sends all N
 rss() {
@@ -33,9 +22,9 @@ rss() {
 }
 
 smtpd_up "$d/s"
-setup "$d/ten" 10
+one_lead_each "$d/ten" 10 10
 small=$(rss "$d/ten" 10)
-setup "$d/thousand" 1000
+one_lead_each "$d/thousand" 1000 10
 before=$(received "$d/s")
 large=$(rss "$d/thousand" 1000)
 got=$(( $(received "$d/s") - before ))

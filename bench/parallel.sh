@@ -17,21 +17,10 @@ d=$(mktemp -d "${TMPDIR:-/tmp}/mailq-bench.XXXXXX")
 trap 'smtpd_down; rm -rf "$d"' EXIT
 cd "$d"
 
-# setup DIR CAMPAIGNS: a database in DIR whose campaigns have one lead each
-setup() {
-	mkdir -p "$1"
-	conf "$1/mailq.conf" "$1/mailq.db" "$PORT" "$2" 0 0 20 "$2"
-	MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-init" -q
-	for i in $(seq "$2"); do
-		printf 'email,first_name\nlead%d@example.com,Name%d\n' "$i" "$i" > "$1/lead.csv"
-		MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-import" -q "c$i" "$1/lead.csv"
-		MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-campaign" -q start "c$i"
-	done
-}
 
 smtpd_up "$d/s" '{"reply_delay": 0.2}'
-setup "$d/one" 1
-setup "$d/many" "$N"
+one_lead_each "$d/one" 1 1
+one_lead_each "$d/many" "$N" "$N"
 
 t0=$(ms)
 MAILQ_CONFIG=$d/one/mailq.conf "$B/bin/mailq-tick" -q --horizon 0

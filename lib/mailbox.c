@@ -50,7 +50,6 @@ time_t mq_mailbox_free_at(const struct mq_mailbox_state *m,
 	case MQ_MAILBOX_RESTING:
 		return m->rest_until;
 	case MQ_MAILBOX_BUSY:
-		return now + 1;
 	case MQ_MAILBOX_RATE:
 		return now + 1;
 	default:
