@@ -8,7 +8,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 VERSION  = 0.1.0
 
-PKGS     = sqlite3 libcurl libconfig
+PKGS     = sqlite3 libcurl libconfig gmime-3.0
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wcast-qual
 ifeq ($(CI),true)
@@ -17,7 +17,7 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 MQ_CFLAGS   = -std=gnu11 $(WARN) -Ilib -I$(B) -DMQ_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS)
-MQ_LIBS     = $(PKG_LIBS) -lcsv -lm
+MQ_LIBS     = -Wl,--as-needed $(PKG_LIBS) -lcsv -lm
 
 PROGS    = $(notdir $(basename $(wildcard cmd/mailq-*.c)))
 LIB_SRC  = $(wildcard lib/*.c)
