@@ -7,6 +7,7 @@
 #include "campaign.h"
 #include "clock.h"
 #include "cmdutil.h"
+#include "db_inbound.h"
 #include "log.h"
 #include "report.h"
 #include "sched.h"
@@ -15,6 +16,7 @@ static const char help[] =
 "usage: mailq-campaign [-qv] [-c FILE] start|pause|resume|stop|show NAME\n"
 "       mailq-campaign [-qv] [-c FILE] replied NAME EMAIL...|-\n"
 "       mailq-campaign [-qv] [-c FILE] reassign NAME FROM TO\n"
+"       mailq-campaign [-qv] [-c FILE] resume-mailbox MAILBOX\n"
 "       mailq-campaign [-qv] [-c FILE] list\n"
 "Control campaigns and see their state.\n"
 "  start NAME   schedule it: it sends inside its window (checks that it has\n"
@@ -28,6 +30,8 @@ static const char help[] =
 "  reassign NAME FROM TO  threads waiting for mailbox FROM go on from\n"
 "               mailbox TO (a lead's follow-ups otherwise leave only from\n"
 "               the mailbox of its first message)\n"
+"  resume-mailbox MAILBOX  send again from a mailbox that its bounce\n"
+"               guard paused (too many hard bounces)\n"
 "  list         one line per campaign\n"
 "  show NAME    one campaign in detail\n"
 "  -c, --config FILE  config file (default $MAILQ_CONFIG, ./mailq.conf,\n"
@@ -85,6 +89,18 @@ static int reassign(struct cmd *cmd, struct mq_db *db, char **arg,
 	return rc;
 }
 
+static int resume_mailbox(struct cmd *cmd, struct mq_db *db,
+    const char *name, time_t now, struct mq_err *err)
+{
+	int was, rc;
+
+	rc = mq_db_mailbox_resume(db, name, now, &was, err);
+	if (rc == MQ_OK && cmd->level > MQ_LOG_ERR)
+		printf("mailbox %s: %s\n", name, was ? "resumed" :
+		    "was not paused");
+	return rc;
+}
+
 /* The number of arguments after the verb: exact, or at least (-n). */
 static int arity(const char *verb)
 {
@@ -101,7 +117,7 @@ int main(int argc, char **argv)
 	struct mq_err err;
 	struct cmd cmd;
 	const char *verb, *name;
-	int action, reply, rc, c, n;
+	int action, reply, resume, rc, c, n;
 	time_t now;
 
 	cmd_init(&cmd, "mailq-campaign", help);
@@ -114,23 +130,28 @@ int main(int argc, char **argv)
 	name = optind + 1 < argc ? argv[optind + 1] : NULL;
 	action = mq_campaign_action(verb);
 	reply = strcmp(verb, "replied") == 0;
+	resume = strcmp(verb, "resume-mailbox") == 0;
 	if (action < 0 && strcmp(verb, "list") != 0 &&
-	    strcmp(verb, "show") != 0 && !reply && strcmp(verb, "reassign"))
+	    strcmp(verb, "show") != 0 && !reply && !resume &&
+	    strcmp(verb, "reassign"))
 		cmd_usage(&cmd, "unknown command '%s'", verb);
 	n = argc - optind - 1;
 	if (n < abs(arity(verb)))
 		cmd_usage(&cmd, "%s: %s", verb, reply ? "which campaign and "
 		    "addresses? (- for stdin)" : arity(verb) == 3 ? "need a "
-		    "campaign and two mailboxes" : "which campaign?");
+		    "campaign and two mailboxes" : resume ? "which mailbox?" :
+		    "which campaign?");
 	if (arity(verb) >= 0 && n > arity(verb))
 		cmd_usage(&cmd, "unexpected argument '%s'", argv[argc - 1]);
 	cmd_ready(&cmd);
 	if ((rc = mq_clock_now(&now, &err)) != MQ_OK)
 		return cmd_fail(&cmd, rc, &err);
 	conf = cmd_conf(&cmd);
-	db = cmd_db(&cmd, conf, action < 0 && !reply && arity(verb) != 3 ?
-	    MQ_DB_RO : MQ_DB_RW);
-	if (arity(verb) == 3)
+	db = cmd_db(&cmd, conf, action < 0 && !reply && !resume &&
+	    arity(verb) != 3 ? MQ_DB_RO : MQ_DB_RW);
+	if (resume)
+		rc = resume_mailbox(&cmd, db, name, now, &err);
+	else if (arity(verb) == 3)
 		rc = reassign(&cmd, db, argv + optind + 1, &err);
 	else if (reply)
 		rc = replied(&cmd, db, name, argv + optind + 2, argc - optind - 2,

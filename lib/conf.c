@@ -44,19 +44,24 @@ struct ctx {
 };
 
 static const char *const top_keys[] = {
-	"database", "timezone", "senders", "mailboxes", "campaigns", NULL
+	"database", "timezone", "senders", "mailboxes", "campaigns",
+	"soft_bounce_limit", NULL
 };
 static const char *const sender_keys[] = { "name", "daily_limit", NULL };
 static const char *const mailbox_keys[] = {
 	"name", "address", "display_name", "sender", "daily_limit", "enabled",
 	"smtp", "tls", "verify", "ca_file", "username", "password",
 	"password_file", "connect_timeout", "timeout", "unsubscribe_mailto",
-	"max_connections", "max_per_minute", NULL
+	"max_connections", "max_per_minute", "inbox", "inbox_username",
+	"inbox_password", "inbox_password_file", "inbox_folders",
+	"inbox_sent_folder", "inbox_max_size", "bounce_pause", NULL
 };
+static const char *const bounce_keys[] = { "rate", "window", NULL };
 static const char *const campaign_keys[] = {
 	"name", "sender", "mailboxes", "timezone", "schedule", "delay",
 	"jitter", "daily_limit", "buffer", "retry", "steps",
-	"unsubscribe_mailto", "unsubscribe_url", "contact_gap_days", NULL
+	"unsubscribe_mailto", "unsubscribe_url", "contact_gap_days",
+	"auto_reply_pause_days", "stop_on_reply", NULL
 };
 static const char *const schedule_keys[] = {
 	"days", "start", "end", "holidays", "extra_holidays", NULL
@@ -720,29 +725,25 @@ out:
 	return rc;
 }
 
-static int load_auth(struct ctx *c, const config_setting_t *g,
-    struct mq_conf_mailbox *m, const char *what, struct stat *st_out)
+/* A secret given inline (key) or in a file (file_key), or neither:
+ * *out NULL. Either way the file that holds it must be the user's
+ * alone; *st_out is that file's status. */
+static int get_secret(struct ctx *c, const config_setting_t *g,
+    const char *what, const char *key, const char *file_key, char **out,
+    struct stat *st_out)
 {
-	const config_setting_t *pw = member(g, "password");
-	const config_setting_t *pf = member(g, "password_file");
+	const config_setting_t *pw = member(g, key);
+	const config_setting_t *pf = member(g, file_key);
 	struct stat st;
 	char *file = NULL;
 	int rc;
 
-	if ((rc = get_str(c, g, "username", what, NULL, &m->username)) != MQ_OK)
-		return rc;
+	*out = NULL;
 	if (pw != NULL && pf != NULL)
-		return bad(c, pf, what, "password and password_file: "
-		    "use one, not both");
-	if (m->username == NULL && (pw != NULL || pf != NULL))
-		return bad(c, pw != NULL ? pw : pf, what, "a password needs "
-		    "a username");
-	if (m->username != NULL && pw == NULL && pf == NULL)
-		return bad(c, member(g, "username"), what, "username needs a "
-		    "password or password_file");
+		return bad(c, pf, what, "%s and %s: use one, not both", key,
+		    file_key);
 	if (pw != NULL) {
-		if ((rc = get_str(c, g, "password", what, NULL,
-		    &m->password)) != MQ_OK)
+		if ((rc = get_str(c, g, key, what, NULL, out)) != MQ_OK)
 			return rc;
 		if (stat(src(c, pw), &st) < 0)
 			return mq_err_perm(c->err, EX_NOINPUT, "%s: cannot "
@@ -750,14 +751,32 @@ static int load_auth(struct ctx *c, const config_setting_t *g,
 		*st_out = st;
 		return secret_ok(c, src(c, pw), &st);
 	}
-	if (pf != NULL) {
-		if ((rc = get_str(c, g, "password_file", what, NULL,
-		    &file)) == MQ_OK)
-			rc = read_secret(c, pf, what, file, &m->password,
-			    st_out);
-		free(file);
-	}
+	if (pf == NULL)
+		return MQ_OK;
+	if ((rc = get_str(c, g, file_key, what, NULL, &file)) == MQ_OK)
+		rc = read_secret(c, pf, what, file, out, st_out);
+	free(file);
 	return rc;
+}
+
+static int load_auth(struct ctx *c, const config_setting_t *g,
+    struct mq_conf_mailbox *m, const char *what, struct stat *st_out)
+{
+	const config_setting_t *pw = member(g, "password");
+	const config_setting_t *pf = member(g, "password_file");
+	int rc;
+
+	if ((rc = get_str(c, g, "username", what, NULL, &m->username)) != MQ_OK)
+		return rc;
+	if (m->username == NULL && pw != NULL && pf == NULL)
+		return bad(c, pw, what, "a password needs a username");
+	if (m->username == NULL && pf != NULL && pw == NULL)
+		return bad(c, pf, what, "a password needs a username");
+	if (m->username != NULL && pw == NULL && pf == NULL)
+		return bad(c, member(g, "username"), what, "username needs a "
+		    "password or password_file");
+	return get_secret(c, g, what, "password", "password_file",
+	    &m->password, st_out);
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -846,14 +865,147 @@ static int load_unsub_url(struct ctx *c, const config_setting_t *g,
 	return MQ_OK;
 }
 
+/* --- inboxes ----------------------------------------------------------- */
+
+/* imap[s]://host[:port][/] or maildir:///absolute/path. */
+static const char *inbox_problem(const char *u)
+{
+	const char *p, *host;
+
+	if (strncmp(u, "maildir://", 10) == 0) {
+		if (u[10] != '/')
+			return "must name an absolute path, as in "
+			    "maildir:///home/anna/Maildir";
+		for (p = u; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return "must not contain control characters";
+		return NULL;
+	}
+	if (strncmp(u, "imap://", 7) == 0)
+		host = u + 7;
+	else if (strncmp(u, "imaps://", 8) == 0)
+		host = u + 8;
+	else
+		return "must start with imap://, imaps:// or maildir:///";
+	p = host + strcspn(host, "/");
+	if (p == host || (*p == '/' && p[1] != '\0') ||
+	    strpbrk(host, "@?# ") != NULL)
+		return "is not imap[s]://host[:port] (no user, password or "
+		    "folder in it)";
+	return NULL;
+}
+
+/* inbox_folders = [ ... ]: names, each once; default INBOX. */
+static int load_folders(struct ctx *c, const config_setting_t *g,
+    struct mq_conf_mailbox *m, const char *what)
+{
+	const config_setting_t *a, *e;
+	const char *name;
+	size_t at;
+	int n, i, j, rc;
+
+	if ((rc = get_array(c, g, "inbox_folders", what, CONFIG_TYPE_STRING,
+	    &a, &n)) != MQ_OK)
+		return rc;
+	if (a != NULL && n == 0)
+		return bad(c, a, what, "inbox_folders needs at least one "
+		    "folder");
+	if ((m->inbox_folders = calloc(n > 0 ? n : 1, sizeof (char *))) ==
+	    NULL)
+		return oom(c);
+	for (i = 0; i < (n > 0 ? n : 1); i++) {
+		e = a != NULL ? config_setting_get_elem(a, i) : NULL;
+		name = e != NULL ? config_setting_get_string(e) : "INBOX";
+		if (*name == '\0' || has_control(name) ||
+		    !utf8_valid(name, strlen(name), &at))
+			return bad(c, e, what, "inbox_folders: '%s' is not a "
+			    "folder name", name);
+		for (j = 0; j < i; j++)
+			if (strcmp(m->inbox_folders[j], name) == 0)
+				return bad(c, e, what, "inbox_folders: '%s' is "
+				    "listed twice", name);
+		if ((m->inbox_folders[i] = strdup(name)) == NULL)
+			return oom(c);
+		m->n_inbox_folders = i + 1;
+	}
+	return MQ_OK;
+}
+
+/* bounce_pause = { rate = 5; window = 100; } */
+static int load_bounce_pause(struct ctx *c, const config_setting_t *g,
+    struct mq_conf_mailbox *m, const char *what)
+{
+	const config_setting_t *b;
+	char sub[WHAT];
+	int rc;
+
+	whatf(sub, sizeof sub, "%s bounce_pause", what);
+	if ((rc = get_group(c, g, "bounce_pause", what, bounce_keys, &b)) !=
+	    MQ_OK ||
+	    (rc = get_int(c, b, "rate", sub, 5, 0, 100, &m->bounce_rate)) !=
+	    MQ_OK)
+		return rc;
+	return get_int(c, b, "window", sub, 100, 10, 100000,
+	    &m->bounce_window);
+}
+
+/* What mailq-fetch reads, and with which credentials: the SMTP ones
+ * unless the inbox has its own. Keys that only matter with an inbox are
+ * an error without one. */
+static int load_inbox(struct ctx *c, const config_setting_t *g,
+    struct mq_conf_mailbox *m, const char *what, struct stat *st)
+{
+	static const char *const needs_inbox[] = { "inbox_username",
+	    "inbox_password", "inbox_password_file", "inbox_folders",
+	    "inbox_sent_folder", "inbox_max_size", NULL };
+	const char *problem;
+	char shown[300];
+	int rc;
+
+	if ((rc = load_bounce_pause(c, g, m, what)) != MQ_OK ||
+	    (rc = get_str(c, g, "inbox", what, NULL, &m->inbox)) != MQ_OK)
+		return rc;
+	if (m->inbox == NULL) {
+		for (int i = 0; needs_inbox[i] != NULL; i++)
+			if (member(g, needs_inbox[i]) != NULL)
+				return bad(c, member(g, needs_inbox[i]), what,
+				    "%s needs an inbox", needs_inbox[i]);
+		return MQ_OK;
+	}
+	if ((problem = inbox_problem(m->inbox)) != NULL)
+		return bad(c, member(g, "inbox"), what, "inbox URL '%s' %s",
+		    url_shown(m->inbox, shown, sizeof shown), problem);
+	if ((rc = get_str(c, g, "inbox_username", what, m->username,
+	    &m->inbox_username)) != MQ_OK ||
+	    (rc = get_secret(c, g, what, "inbox_password",
+	    "inbox_password_file", &m->inbox_password, st)) != MQ_OK)
+		return rc;
+	if (m->inbox_password == NULL && m->password != NULL &&
+	    (m->inbox_password = strdup(m->password)) == NULL)
+		return oom(c);
+	if (m->inbox_password != NULL && m->inbox_username == NULL)
+		return bad(c, g, what, "inbox_password needs inbox_username");
+	if ((rc = load_folders(c, g, m, what)) != MQ_OK ||
+	    (rc = get_str(c, g, "inbox_sent_folder", what, NULL,
+	    &m->inbox_sent_folder)) != MQ_OK)
+		return rc;
+	if (m->inbox_sent_folder != NULL && (*m->inbox_sent_folder == '\0' ||
+	    has_control(m->inbox_sent_folder)))
+		return bad(c, member(g, "inbox_sent_folder"), what,
+		    "inbox_sent_folder is not a folder name");
+	return get_int(c, g, "inbox_max_size", what, 10 << 20, 65536,
+	    1 << 30, &m->inbox_max_size);
+}
+
 static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 {
 	struct mq_conf_mailbox *m = &c->conf->mailboxes[i];
-	struct stat secret;
+	struct stat secret, inbox_secret;
 	char what[WHAT];
 	int j, rc;
 
 	memset(&secret, 0, sizeof secret);
+	memset(&inbox_secret, 0, sizeof inbox_secret);
 	label(g, "mailbox", i, what, sizeof what);
 	m->line = config_setting_source_line(g);
 	if ((rc = check_keys(c, g, mailbox_keys, what)) != MQ_OK ||
@@ -892,7 +1044,8 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 	    &m->max_per_minute)) != MQ_OK ||
 	    (rc = load_smtp(c, g, m, what)) != MQ_OK ||
 	    (rc = load_mailto(c, g, what, &m->unsubscribe_mailto)) != MQ_OK ||
-	    (rc = load_auth(c, g, m, what, &secret)) != MQ_OK)
+	    (rc = load_auth(c, g, m, what, &secret)) != MQ_OK ||
+	    (rc = load_inbox(c, g, m, what, &inbox_secret)) != MQ_OK)
 		return rc;
 	fingerprint(m, &secret);
 	return MQ_OK;
@@ -1311,6 +1464,26 @@ static int load_steps(struct ctx *c, const config_setting_t *g,
 	return MQ_OK;
 }
 
+/* What answers do to the campaign's leads (mailq-fetch). */
+static int load_answers(struct ctx *c, const config_setting_t *g,
+    struct mq_conf_campaign *k, const char *what)
+{
+	char *stop = NULL;
+	int rc;
+
+	if ((rc = get_int(c, g, "auto_reply_pause_days", what, 7, 0, 365,
+	    &k->auto_reply_pause_days)) != MQ_OK ||
+	    (rc = get_str(c, g, "stop_on_reply", what, "lead", &stop)) !=
+	    MQ_OK)
+		return rc;
+	k->stop_on_domain = strcmp(stop, "domain") == 0;
+	if (!k->stop_on_domain && strcmp(stop, "lead") != 0)
+		rc = bad(c, member(g, "stop_on_reply"), what, "stop_on_reply "
+		    "must be \"lead\" or \"domain\"");
+	free(stop);
+	return rc;
+}
+
 static int load_pacing(struct ctx *c, const config_setting_t *g,
     struct mq_conf_campaign *k, const char *what)
 {
@@ -1326,7 +1499,8 @@ static int load_pacing(struct ctx *c, const config_setting_t *g,
 	if ((rc = get_int(c, g, "contact_gap_days", what, 0, 0, 3650,
 	    &k->contact_gap_days)) != MQ_OK ||
 	    (rc = load_mailto(c, g, what, &k->unsubscribe_mailto)) != MQ_OK ||
-	    (rc = load_unsub_url(c, g, what, &k->unsubscribe_url)) != MQ_OK)
+	    (rc = load_unsub_url(c, g, what, &k->unsubscribe_url)) != MQ_OK ||
+	    (rc = load_answers(c, g, k, what)) != MQ_OK)
 		return rc;
 	return get_int(c, g, "buffer", what, 20, 1, 10000, &k->buffer);
 }
@@ -1393,7 +1567,9 @@ static int load_top(struct ctx *c, const config_setting_t *root)
 		    "'%s'", conf->timezone);
 		goto out;
 	}
-	if ((rc = get_list(c, root, "senders", "", 0, &l, &n)) != MQ_OK)
+	if ((rc = get_int(c, root, "soft_bounce_limit", "", 3, 1, 100,
+	    &conf->soft_bounce_limit)) != MQ_OK ||
+	    (rc = get_list(c, root, "senders", "", 0, &l, &n)) != MQ_OK)
 		goto out;
 	if (n > 0 && (conf->senders = calloc(n,
 	    sizeof *conf->senders)) == NULL) {
@@ -1542,6 +1718,16 @@ static void free_mailbox(struct mq_conf_mailbox *m)
 	free(m->ca_file);
 	free(m->username);
 	free(m->unsubscribe_mailto);
+	free(m->inbox);
+	free(m->inbox_username);
+	for (int i = 0; i < m->n_inbox_folders; i++)
+		free(m->inbox_folders[i]);
+	free(m->inbox_folders);
+	free(m->inbox_sent_folder);
+	if (m->inbox_password != NULL) {
+		explicit_bzero(m->inbox_password, strlen(m->inbox_password));
+		free(m->inbox_password);
+	}
 	if (m->password != NULL) {
 		explicit_bzero(m->password, strlen(m->password));
 		free(m->password);

@@ -41,6 +41,21 @@ struct mq_conf_mailbox {
 	int         max_per_minute; /* messages started a minute; 0: no cap */
 	char        fingerprint[17];/* what it logs in with (no secret): a
 	                               change ends a failing mailbox's rest */
+	/* reading what comes back (mailq-fetch); inbox NULL: not read */
+	char       *inbox;          /* imap://, imaps://host[:port] or
+	                               maildir:///path */
+	char       *inbox_username; /* default username */
+	char       *inbox_password; /* default password; never stored */
+	char      **inbox_folders;  /* default { "INBOX" } when inbox is set */
+	int         n_inbox_folders;
+	char       *inbox_sent_folder; /* where the provider files what was
+	                               sent, or NULL */
+	int         inbox_max_size; /* bytes; bigger messages are read
+	                               headers-only; default 10 MiB */
+	int         bounce_rate;    /* percent of hard bounces in the last
+	                               bounce_window sends that pauses the
+	                               mailbox; default 5, 0: never */
+	int         bounce_window;  /* default 100 */
 	int         line;
 };
 
@@ -84,6 +99,9 @@ struct mq_conf_campaign {
 	char                *unsubscribe_mailto; /* NULL: the mailbox's */
 	char                *unsubscribe_url;    /* https base or NULL */
 	int                  contact_gap_days;   /* 0: off */
+	int                  auto_reply_pause_days; /* default 7 */
+	int                  stop_on_domain;  /* stop_on_reply = "domain": a
+	                                         reply stops the company */
 	struct mq_conf_step *steps;
 	int                  n_steps;
 	int                  line;
@@ -93,6 +111,9 @@ struct mq_conf {
 	char                    *path;       /* as given */
 	char                    *database;   /* resolved against the file's dir */
 	char                    *timezone;   /* default "Europe/Warsaw" */
+	int                      soft_bounce_limit; /* soft bounces of one
+	                                               address that count as
+	                                               a hard one; default 3 */
 	struct mq_conf_sender   *senders;
 	int                      n_senders;
 	struct mq_conf_mailbox  *mailboxes;

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stddef.h>
 
 #include "err.h"
 
@@ -112,6 +113,10 @@ int mq_db_rows(struct mq_db *db, const char *sql, sqlite3_int64 id,
 /* The same with a va_list. Values past the statement's last parameter are
  * skipped, so one list can feed statements that use a prefix of it. */
 int mq_db_vbind(sqlite3_stmt *st, const char *fmt, va_list ap);
+
+/* Copies column i of st's current row into buf as text ("" for NULL),
+ * cut to len. */
+void mq_db_text(sqlite3_stmt *st, int i, char *buf, size_t len);
 
 /* Turns a SQLite result code into MQ_TEMP (busy, locked, full) or MQ_PERM
  * with a fitting exit code, with "what: sqlite message" in err. */

@@ -169,19 +169,22 @@ static int apply_mailboxes(struct apply *a, const struct mq_conf *conf)
 		    "UPDATE mailbox SET sender_id = (SELECT id FROM sender "
 		    "WHERE name = ?2), address = ?3, display_name = ?4, "
 		    "daily_limit = ?5, enabled = ?6, max_connections = ?7, "
-		    "max_per_minute = ?8, retired = 0 WHERE name = ?1 "
+		    "max_per_minute = ?8, bounce_rate = ?9, bounce_window = ?10, "
+		    "retired = 0 WHERE name = ?1 "
 		    "AND (sender_id IS NOT (SELECT id FROM sender WHERE name = ?2) "
 		    "OR address IS NOT ?3 OR display_name IS NOT ?4 OR "
 		    "daily_limit IS NOT ?5 OR enabled IS NOT ?6 OR "
 		    "max_connections IS NOT ?7 OR max_per_minute IS NOT ?8 OR "
+		    "bounce_rate IS NOT ?9 OR bounce_window IS NOT ?10 OR "
 		    "retired)",
 		    "INSERT INTO mailbox (name, sender_id, address, display_name, "
-		    "daily_limit, enabled, max_connections, max_per_minute) "
+		    "daily_limit, enabled, max_connections, max_per_minute, "
+		    "bounce_rate, bounce_window) "
 		    "VALUES (?1, (SELECT id FROM sender WHERE name = ?2), ?3, ?4, "
-		    "?5, ?6, ?7, ?8) RETURNING id",
-		    "ssssiiii", m->name, m->sender, m->address, m->display_name,
+		    "?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+		    "ssssiiiiii", m->name, m->sender, m->address, m->display_name,
 		    m->daily_limit, m->enabled != 0, m->max_connections,
-		    m->max_per_minute);
+		    m->max_per_minute, m->bounce_rate, m->bounce_window);
 	}
 	return rc;
 }
@@ -281,24 +284,28 @@ static int apply_campaign(struct apply *a, const struct mq_conf_campaign *c)
 	    "end_min = ?6, holidays = ?7, extra_holidays = ?8, delay = ?9, "
 	    "jitter = ?10, daily_limit = ?11, buffer = ?12, "
 	    "retry_attempts = ?13, retry_backoff = ?14, "
-	    "contact_gap_days = ?16, retired = 0 "
+	    "contact_gap_days = ?16, auto_reply_pause_days = ?17, "
+	    "stop_on_reply = ?18, retired = 0 "
 	    "WHERE name = ?1 AND (sender_id IS NOT (SELECT id FROM sender "
 	    "WHERE name = ?2) OR timezone IS NOT ?3 OR days IS NOT ?4 OR "
 	    "start_min IS NOT ?5 OR end_min IS NOT ?6 OR holidays IS NOT ?7 "
 	    "OR extra_holidays IS NOT ?8 OR delay IS NOT ?9 OR "
 	    "jitter IS NOT ?10 OR daily_limit IS NOT ?11 OR buffer IS NOT ?12 "
 	    "OR retry_attempts IS NOT ?13 OR retry_backoff IS NOT ?14 OR "
-	    "contact_gap_days IS NOT ?16 OR retired)",
+	    "contact_gap_days IS NOT ?16 OR auto_reply_pause_days IS NOT ?17 "
+	    "OR stop_on_reply IS NOT ?18 OR retired)",
 	    "INSERT INTO campaign (name, sender_id, timezone, days, start_min, "
 	    "end_min, holidays, extra_holidays, delay, jitter, daily_limit, "
 	    "buffer, retry_attempts, retry_backoff, created_at, status_at, "
-	    "contact_gap_days) VALUES (?1, (SELECT id FROM sender WHERE "
+	    "contact_gap_days, auto_reply_pause_days, stop_on_reply) VALUES "
+	    "(?1, (SELECT id FROM sender WHERE "
 	    "name = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	    "?15, ?15, ?16) RETURNING id",
-	    "sssiiissiiiiisIi", c->name, c->sender, c->timezone, c->days,
+	    "?15, ?15, ?16, ?17, ?18) RETURNING id",
+	    "sssiiissiiiiisIiis", c->name, c->sender, c->timezone, c->days,
 	    c->start_min, c->end_min, c->holidays, c->extra_holidays, c->delay,
 	    c->jitter, c->daily_limit, c->buffer, c->retry_attempts,
-	    c->retry_backoff, (sqlite3_int64)a->now, c->contact_gap_days);
+	    c->retry_backoff, (sqlite3_int64)a->now, c->contact_gap_days,
+	    c->auto_reply_pause_days, c->stop_on_domain ? "domain" : "lead");
 	if (rc == MQ_OK)
 		rc = apply_rotation(a, cid, c, &rot);
 	if (rc == MQ_OK && rot && *added + *changed == before)

@@ -10,6 +10,7 @@
 #include <sysexits.h>
 
 #include "clock.h"
+#include "db_inbound.h"
 #include "db_queue.h"
 #include "mailbox.h"
 #include "owner.h"
@@ -20,13 +21,6 @@
  * needs a new upgrade that replaces them. */
 #define COUNTED "(outcome IS NULL OR outcome IN " \
 	"('sent', 'unknown', 'bounced', 'permanent'))"
-
-static void copy_col(sqlite3_stmt *st, int i, char *buf, size_t len)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	snprintf(buf, len, "%s", s != NULL ? (const char *)s : "");
-}
 
 int mq_db_backoff_at(const char *list, int i)
 {
@@ -51,10 +45,10 @@ static void parse_backoff(struct mq_db_run_campaign *c, const char *s)
 static void read_run_campaign(sqlite3_stmt *st, struct mq_db_run_campaign *c)
 {
 	c->id = sqlite3_column_int64(st, 0);
-	copy_col(st, 1, c->name, sizeof c->name);
-	copy_col(st, 2, c->status, sizeof c->status);
-	copy_col(st, 3, c->timezone, sizeof c->timezone);
-	copy_col(st, 4, c->holidays, sizeof c->holidays);
+	mq_db_text(st, 1, c->name, sizeof c->name);
+	mq_db_text(st, 2, c->status, sizeof c->status);
+	mq_db_text(st, 3, c->timezone, sizeof c->timezone);
+	mq_db_text(st, 4, c->holidays, sizeof c->holidays);
 	c->extra_holidays = strdup(sqlite3_column_text(st, 5) != NULL ?
 	    (const char *)sqlite3_column_text(st, 5) : "");
 	c->days = sqlite3_column_int(st, 6);
@@ -165,7 +159,7 @@ static int load_variants(struct mq_db *db, sqlite3_int64 campaign,
 	mq_db_bind(st, "I", campaign);
 	while ((sr = sqlite3_step(st)) == SQLITE_ROW && v->n < 26) {
 		v->id[v->n] = sqlite3_column_int64(st, 0);
-		copy_col(st, 1, v->letter[v->n], sizeof v->letter[v->n]);
+		mq_db_text(st, 1, v->letter[v->n], sizeof v->letter[v->n]);
 		v->weight[v->n] = sqlite3_column_int(st, 2);
 		v->total += v->weight[v->n++];
 	}
@@ -392,7 +386,9 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 	    "a.mailbox_id = m.id AND a.started_at > ?3 - 61) ELSE 0 END, "
 	    "m.max_per_minute, coalesce(m.failing_since, 0), "
 	    "coalesce(m.rest_until, 0), m.fail_count, coalesce(m.fail_conf, "
-	    "''), coalesce(m.last_error, '') FROM campaign_mailbox cm JOIN "
+	    "''), coalesce(m.last_error, ''), CASE WHEN m.bounce_paused_at IS "
+	    "NOT NULL THEN coalesce(m.bounce_paused_why, 'paused') ELSE '' END "
+	    "FROM campaign_mailbox cm JOIN "
 	    "mailbox m ON m.id = cm.mailbox_id WHERE cm.campaign_id = ?1 "
 	    "ORDER BY cm.position";
 	sqlite3_stmt *st;
@@ -408,7 +404,7 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 
 		memset(x, 0, sizeof *x);
 		x->id = sqlite3_column_int64(st, 0);
-		copy_col(st, 1, x->name, sizeof x->name);
+		mq_db_text(st, 1, x->name, sizeof x->name);
 		x->position = sqlite3_column_int(st, 2);
 		x->usable = sqlite3_column_int(st, 3);
 		x->today = sqlite3_column_int(st, 4);
@@ -420,8 +416,9 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 		x->failing_since = (time_t)sqlite3_column_int64(st, 10);
 		x->rest_until = (time_t)sqlite3_column_int64(st, 11);
 		x->fail_count = sqlite3_column_int(st, 12);
-		copy_col(st, 13, x->fail_conf, sizeof x->fail_conf);
-		copy_col(st, 14, x->last_error, sizeof x->last_error);
+		mq_db_text(st, 13, x->fail_conf, sizeof x->fail_conf);
+		mq_db_text(st, 14, x->last_error, sizeof x->last_error);
+		mq_db_text(st, 15, x->paused_why, sizeof x->paused_why);
 	}
 	if (sr != SQLITE_ROW && sr != SQLITE_DONE)
 		rc = mq_db_fail(db, sr, "read mailboxes", err);
@@ -467,7 +464,7 @@ static int count_sessions(struct mq_db *db, const struct mq_claim_req *q,
 	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((i = find_box(b, sqlite3_column_int64(st, 0))) < 0)
 			continue;
-		copy_col(st, 1, o.host, sizeof o.host);
+		mq_db_text(st, 1, o.host, sizeof o.host);
 		o.pid = (long)sqlite3_column_int64(st, 2);
 		o.start = sqlite3_column_int64(st, 3);
 		b->m[i].in_flight += mq_owner_alive(&o) != 0;
@@ -589,7 +586,7 @@ static int pick_item(struct mq_db *db, const struct mq_claim_req *q,
 		c->lead_id = sqlite3_column_int64(st, 1);
 		c->step = sqlite3_column_int(st, 2);
 		c->attempts = sqlite3_column_int(st, 3) + 1;
-		copy_col(st, 4, c->email, sizeof c->email);
+		mq_db_text(st, 4, c->email, sizeof c->email);
 		c->mailbox_id = sqlite3_column_int64(st, 5);
 	} else if (sr != SQLITE_DONE) {
 		rc = mq_db_fail(db, sr, "pick item", err);
@@ -1100,6 +1097,9 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 		rc = after_sent(db, c, r, rec, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
 		rc = after_bounce(db, c, r, err);
+	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
+		rc = mq_db_bounce_guard(db, c->mailbox_id, r->now,
+		    &rec->mailbox_paused, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_MAILBOX)
 		rc = mailbox_failed(db, c, r, rec, err);
 	/* the thread is the lead's from its first message that may have
@@ -1195,7 +1195,7 @@ int mq_db_lacking(struct mq_db *db, sqlite3_int64 campaign,
 	mq_db_bind(st, "Is", campaign, field);
 	while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*count < max)
-			copy_col(st, 0, emails[*count], sizeof emails[*count]);
+			mq_db_text(st, 0, emails[*count], sizeof emails[*count]);
 		(*count)++;
 	}
 	if (sr != SQLITE_DONE)

@@ -176,6 +176,7 @@ struct mq_recorded {
 	                       it): nothing changed */
 	int mailbox_failed; /* the mailbox was not failing and now is */
 	int mailbox_back;   /* the mailbox was failing and works again */
+	int mailbox_paused; /* a bounce tripped the mailbox's bounce guard */
 };
 
 /* Records the outcome of claim c in one transaction, guarded by the claim

@@ -29,6 +29,8 @@ enum mq_mailbox_why mq_mailbox_why(const struct mq_mailbox_state *m,
 {
 	if (!m->usable)
 		return MQ_MAILBOX_DISABLED;
+	if (m->paused_why[0] != '\0')
+		return MQ_MAILBOX_PAUSED;
 	if (m->failing_since != 0 && !may_try(m, now, fp))
 		return MQ_MAILBOX_RESTING;
 	if (m->today >= m->daily_limit)
@@ -70,6 +72,10 @@ void mq_mailbox_describe(const struct mq_mailbox_state *m,
 		break;
 	case MQ_MAILBOX_DISABLED:
 		snprintf(buf, size, "disabled");
+		break;
+	case MQ_MAILBOX_PAUSED:
+		snprintf(buf, size, "paused by its bounce guard: %s",
+		    m->paused_why);
 		break;
 	case MQ_MAILBOX_LIMIT:
 		snprintf(buf, size, "at its day's limit (%d)", m->daily_limit);

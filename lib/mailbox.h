@@ -9,7 +9,9 @@
  * fingerprint): then it is tried at once. The first message a resting
  * mailbox may send again is its probe: the claim that takes it moves the
  * rest on, so that overlapping runs try one login per step, not one
- * each. Pure: the store reads the state, this decides.
+ * each. A mailbox whose hard bounces passed its bounce guard is paused
+ * until an operator resumes it. Pure: the store reads the state, this
+ * decides.
  */
 #ifndef MQ_MAILBOX_H
 #define MQ_MAILBOX_H
@@ -33,12 +35,14 @@ struct mq_mailbox_state {
 	int           fail_count;
 	char          fail_conf[17];   /* fingerprint when it last failed */
 	char          last_error[200];
+	char          paused_why[120]; /* "": not paused by its bounce guard */
 };
 
 enum mq_mailbox_why {
 	MQ_MAILBOX_OK,
 	MQ_MAILBOX_PROBE,       /* ok, and the try decides whether it rests on */
 	MQ_MAILBOX_DISABLED,    /* disabled or retired */
+	MQ_MAILBOX_PAUSED,      /* its bounce guard tripped: until resumed */
 	MQ_MAILBOX_LIMIT,       /* at its day's limit */
 	MQ_MAILBOX_BUSY,        /* max_connections sessions open */
 	MQ_MAILBOX_RATE,        /* max_per_minute started in the last minute */

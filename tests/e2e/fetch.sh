@@ -1,0 +1,125 @@
+# What comes back, counted at the servers: a campaign sends to the test
+# SMTP server; replies, an out-of-office, bounces and an unsubscribe for
+# those exact messages go into a real IMAP server's (Dovecot's) Maildir;
+# mailq-fetch reads them (twice, overlapping, killed and run again) and
+# the follow-up run sends nothing to the leads that replied, bounced or
+# unsubscribed, delays the one away, and sends to the rest. Every inbound
+# message is applied once; the mailbox is unchanged afterwards.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/smtp.sh"
+export MAILQ_CONFIG="$T/mailq.conf"
+T0=1795510800                  # Tue 2026-11-24 09:00:00 UTC
+DAY=86400
+IMAPD="sh $MQ_TOP/tests/imapd.sh"
+MK="/usr/bin/python3 $MQ_TOP/tests/mkinbound.py"
+I=$T/imap
+mkdir -p "$I"
+$IMAPD start "$I" >/dev/null || fail "cannot start the IMAP server"
+trap '$IMAPD stop "$I"; _smtpd_kill_all; rm -rf "$T"' EXIT
+smtpd_start
+IMAP=$(cat "$I/imap.port") IMAPS=$(cat "$I/imaps.port")
+
+# conf [INBOX_EXTRA]: one mailbox (its inbox the Dovecot user's, over
+# IMAPS with the test CA), campaign c1: two steps two days apart.
+conf() {
+	cat > mailq.conf <<CONF
+database = "mailq.db";
+senders = ( { name = "anna"; } );
+mailboxes = ( { name = "m1"; address = "anna@example.com"; sender = "anna";
+    daily_limit = 1000; smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none";
+    ca_file = "$I/ca.pem";
+    inbox = "imaps://127.0.0.1:$IMAPS"; inbox_username = "anna@example.com";
+    inbox_password = "secret"; inbox_folders = [ "INBOX", "Spam" ];
+    ${1:-} } );
+campaigns = ( { name = "c1"; sender = "anna"; mailboxes = [ "m1" ];
+    schedule = { days = "MON-SUN"; start = "00:00"; end = "24:00"; };
+    delay = 0; jitter = 0; stop_on_reply = "domain";
+    steps = ( { variants = ( { subject = "Hello {{first_name}}"; text = "Body"; } ); },
+              { wait_days = 2; variants = ( { text = "Again"; } ); } ); } );
+CONF
+	chmod 600 mailq.conf
+}
+q() { sql mailq.db "$1"; }
+status_of() { q "SELECT cl.status FROM campaign_lead cl JOIN lead l ON l.id = cl.lead_id WHERE l.email = '$1'"; }
+# sent_to RCPT: the .eml the server received for RCPT (its first).
+sent_to() {
+	grep -l "^To: .*$1" "$SMTP_DIR"/msg-*.eml | head -1
+}
+# back KIND RCPT [FOLDER]: the mail that comes back for RCPT's message.
+back() {
+	$MK "$1" "$(sent_to "$2")" "$T/in.eml" || fail "mkinbound $1 $2"
+	$IMAPD deliver "$I" "$T/in.eml" "${3:-INBOX}" >/dev/null
+}
+per_rcpt() { grep -h "^To: " "$SMTP_DIR"/msg-*.eml | sort | uniq -c | awk '{print $3 "=" $1}' | tr '\n' ' '; }
+
+conf
+expect 0 mailq-init -q
+cat > leads.csv <<CSV
+email,first_name
+ann@acme.example,Ann
+bob@acme.example,Bob
+cat@beta.example,Cat
+dan@gamma.example,Dan
+eve@delta.example,Eve
+fay@epsilon.example,Fay
+gus@zeta.example,Gus
+hal@eta.example,Hal
+ida@theta.example,Ida
+CSV
+expect 0 mailq-import -q c1 leads.csv
+MAILQ_NOW=$T0 expect 0 mailq-campaign -q start c1
+MAILQ_NOW=$T0 expect 0 mailq-tick --horizon 0
+eq 9 "$(smtpd_count)" "first messages at the server"
+
+# --- 1. the answers, for those exact messages
+back reply ann@acme.example                 # stops bob too (same company)
+back ooo cat@beta.example
+back bounce dan@gamma.example Spam           # bounces land in Spam, too
+back unsubscribe eve@delta.example
+back reply-alias fay@epsilon.example         # a colleague, in the thread
+back reply-bare gus@zeta.example             # no thread headers
+back soft hal@eta.example                    # one soft bounce: goes on
+back stranger ida@theta.example              # nothing of ours
+$IMAPD snapshot "$I" > "$T/before"
+eq 8 "$(wc -l < "$T/before")" "messages in the mailbox"
+
+# --- 2. two runs at once, then one more: each message applied once
+MAILQ_NOW=$((T0 + 3600)) mailq-fetch > "$T/f1" 2>&1 & p1=$!
+MAILQ_NOW=$((T0 + 3600)) mailq-fetch > "$T/f2" 2>&1 & p2=$!
+wait $p1 || fail "fetch 1: $(cat "$T/f1")"
+wait $p2 || fail "fetch 2: $(cat "$T/f2")"
+ok
+MAILQ_NOW=$((T0 + 3700)) expect 0 mailq-fetch
+eq "" "$(cat "$T/out" "$T/err")" "a quiet run"
+eq 8 "$(q 'SELECT count(*) FROM inbound')" "inbound messages recorded"
+eq "auto_reply=1 hard_bounce=1 reply=3 soft_bounce=1 unmatched=1 unsubscribe=1" \
+    "$(q "SELECT group_concat(class || '=' || n, ' ') FROM (SELECT class, count(*) n FROM inbound GROUP BY class ORDER BY class)")" \
+    "classes"
+eq replied "$(status_of ann@acme.example)" "ann"
+eq cancelled "$(status_of bob@acme.example)" "bob, same company as ann"
+eq active "$(status_of cat@beta.example)" "cat, out of office"
+eq bounced "$(status_of dan@gamma.example)" "dan"
+eq unsubscribed "$(status_of eve@delta.example)" "eve"
+eq replied "$(status_of fay@epsilon.example)" "fay (a colleague answered)"
+eq replied "$(status_of gus@zeta.example)" "gus (no thread headers)"
+eq active "$(status_of hal@eta.example)" "hal (one soft bounce)"
+eq "dan@gamma.example eve@delta.example" \
+    "$(q "SELECT group_concat(email, ' ') FROM (SELECT email FROM suppression ORDER BY email)")" \
+    "suppressed: the bounce and the unsubscribe, nobody who replied"
+eq bounced "$(q "SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id WHERE l.email = 'dan@gamma.example'")" "dan's message"
+
+# --- 3. the follow-ups: only to those who did not answer
+MAILQ_NOW=$((T0 + 2 * DAY + 60)) expect 0 mailq-tick --horizon 0
+eq "ann@acme.example=1 bob@acme.example=1 cat@beta.example=1 dan@gamma.example=1 eve@delta.example=1 fay@epsilon.example=1 gus@zeta.example=1 hal@eta.example=2 ida@theta.example=2 " \
+    "$(per_rcpt)" "messages per lead after the follow-up run"
+MAILQ_NOW=$((T0 + 8 * DAY)) expect 0 mailq-tick --horizon 0
+eq "cat@beta.example=2" "$(per_rcpt | tr ' ' '\n' | grep '^cat@')" \
+    "cat's follow-up, after the out-of-office pause"
+smtpd_no_dupes
+
+# --- 4. the mailbox is as it was: flags, count, folders
+$IMAPD snapshot "$I" > "$T/after"
+cmp -s "$T/before" "$T/after" || fail "the mailbox changed: $(diff "$T/before" "$T/after")"
+ok
+
+done_checks
