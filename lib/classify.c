@@ -624,7 +624,7 @@ static void reply_line(struct mq_dsn_rcpt *r, const char *line)
 
 	if (r->diag[0] != '\0' || find_code(line, st, sizeof st) == 0)
 		return;
-	memcpy(r->status, st, sizeof st);
+	put(r->status, sizeof r->status, st);
 	put(r->diag, sizeof r->diag, line + strspn(line, " \t"));
 }
 
