@@ -313,7 +313,8 @@ static char *part_bytes(GMimeObject *o)
 	a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
 	n = a->len < TEXT_MAX ? a->len : TEXT_MAX;
 	r = g_malloc(n + 1);
-	memcpy(r, a->data, n);
+	if (n > 0)              /* an empty array may have no data at all */
+		memcpy(r, a->data, n);
 	for (size_t i = 0; i < n; i++)
 		if (r[i] == '\0')
 			r[i] = ' ';
