@@ -26,11 +26,13 @@
  * (text/plain, else the HTML with its tags taken off), skipping lines
  * quoted with ">" and stopping at a quote header or a signature, so that
  * our own footer quoted below a reply never counts. The words, folded:
- *   English  unsubscribe, remove me, take me off, opt out, opt-out,
- *            stop emailing, stop sending, do not contact, don't contact me
- *   Polish   wypisz mnie, wypisz, usuń mnie, usunięcie z listy,
- *            proszę usunąć, nie chcę otrzymywać, rezygnuję,
- *            nie kontaktuj, nie piszcie
+ *   English  unsubscribe, remove me, remove us, remove my address, take
+ *            me off, take us off, opt out, opt-out, stop emailing, stop
+ *            sending, do not contact, don't contact me
+ *   Polish   wypisz mnie, wypisz, wypiszcie, wypisać, wypisanie, usuń
+ *            mnie, usuńcie mnie, usunąć mnie, usunięcie z listy, proszę
+ *            usunąć, nie chcę otrzymywać, rezygnuję, nie kontaktuj, nie
+ *            piszcie, nie przysyłać
  *   German   abmelden, austragen, keine weiteren e-mails
  * A return date is taken from an automatic reply only when a whole date
  * with its year follows a word that says so ("back on", "until", "do",
@@ -1171,10 +1173,12 @@ static int auto_reply(struct cx *c)
 static const char *const lexicon[] = {
 	"unsubscribe", "remove me", "take me off", "opt out", "opt-out",
 	"stop emailing", "stop sending", "do not contact", "don't contact me",
-	"wypisz mnie", "wypisz", "usun mnie", "usuniecie z listy",
+	"remove us", "take us off", "remove my address",
+	"wypisz mnie", "wypisz", "wypiszcie", "wypisac", "wypisanie",
+	"usun mnie", "usuncie mnie", "usunac mnie", "usuniecie z listy",
 	"prosze usunac", "nie chce otrzymywac", "rezygnuje", "nie kontaktuj",
-	"nie piszcie", "abmelden", "austragen", "keine weiteren e-mails",
-	"keine weiteren emails",
+	"nie piszcie", "nie przysylac", "abmelden", "austragen",
+	"keine weiteren e-mails", "keine weiteren emails",
 };
 
 static int in_list(const char *addr, const char *const *list, int n)

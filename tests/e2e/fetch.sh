@@ -14,6 +14,7 @@ IMAPD="sh $MQ_TOP/tests/imapd.sh"
 MK="/usr/bin/python3 $MQ_TOP/tests/mkinbound.py"
 I=$T/imap
 mkdir -p "$I"
+chmod 711 "$T"          # Dovecot's own users reach their files in it
 $IMAPD start "$I" >/dev/null || fail "cannot start the IMAP server"
 trap '$IMAPD stop "$I"; _smtpd_kill_all; rm -rf "$T"' EXIT
 smtpd_start
@@ -50,7 +51,7 @@ back() {
 	$MK "$1" "$(sent_to "$2")" "$T/in.eml" || fail "mkinbound $1 $2"
 	$IMAPD deliver "$I" "$T/in.eml" "${3:-INBOX}" >/dev/null
 }
-per_rcpt() { grep -h "^To: " "$SMTP_DIR"/msg-*.eml | sort | uniq -c | awk '{print $3 "=" $1}' | tr '\n' ' '; }
+per_rcpt() { grep -h "^To: " "$SMTP_DIR"/msg-*.eml | tr -d '\r' | sort | uniq -c | awk '{print $3 "=" $1}' | tr '\n' ' '; }
 
 conf
 expect 0 mailq-init -q
@@ -86,8 +87,8 @@ eq 8 "$(wc -l < "$T/before")" "messages in the mailbox"
 # --- 2. two runs at once, then one more: each message applied once
 MAILQ_NOW=$((T0 + 3600)) mailq-fetch > "$T/f1" 2>&1 & p1=$!
 MAILQ_NOW=$((T0 + 3600)) mailq-fetch > "$T/f2" 2>&1 & p2=$!
-wait $p1 || fail "fetch 1: $(cat "$T/f1")"
-wait $p2 || fail "fetch 2: $(cat "$T/f2")"
+wait $p1 || fail "fetch 1: $(cat "$T/f1"; tail -5 "$I/dovecot.log")"
+wait $p2 || fail "fetch 2: $(cat "$T/f2"; tail -5 "$I/dovecot.log")"
 ok
 MAILQ_NOW=$((T0 + 3700)) expect 0 mailq-fetch
 eq "" "$(cat "$T/out" "$T/err")" "a quiet run"

@@ -173,7 +173,8 @@ static struct mq_applied apply_at(struct fx *f, sqlite3_int64 mailbox,
 	snprintf(digest, sizeof digest, "d%d", f->uid);
 	at.ref = ref;
 	at.digest = digest;
-	assert_int_equal(mq_db_inbound_apply(f->db, &at, m, &a, &err), MQ_OK);
+	if (mq_db_inbound_apply(f->db, &at, m, &a, &err) != MQ_OK)
+		fail_msg("apply: %s", err.msg);
 	assert_int_equal(a.recorded, 1);
 	return a;
 }
@@ -417,8 +418,9 @@ static void test_sent_folder(void **state)
 	    &err), MQ_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(u[0].message_id, "id6.0@example.com");
-	assert_int_equal(mq_db_unknown_sent(f->db, u[0].id, "found in Sent",
-	    NOW, &done, &err), MQ_OK);
+	if (mq_db_unknown_sent(f->db, u[0].id, "found in Sent", NOW, &done,
+	    &err) != MQ_OK)
+		fail_msg("unknown_sent: %s", err.msg);
 	assert_int_equal(done, 1);
 	assert_int_equal(mq_db_unknown_sent(f->db, u[0].id, "found in Sent",
 	    NOW, &done, &err), MQ_OK);
