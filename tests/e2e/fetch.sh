@@ -123,4 +123,73 @@ $IMAPD snapshot "$I" > "$T/after"
 cmp -s "$T/before" "$T/after" || fail "the mailbox changed: $(diff "$T/before" "$T/after")"
 ok
 
+# --- 5. killed mid-run, then run again: every message once
+for i in $(seq 40); do
+	printf 'From: person%d@else.example\r\nTo: anna@example.com\r\nSubject: note %d\r\nMessage-ID: <note%d@else.example>\r\n\r\nHello %d\r\n' \
+	    "$i" "$i" "$i" "$i" > "$T/n.eml"
+	$IMAPD deliver "$I" "$T/n.eml" >/dev/null
+done
+for delay in 0.05 0.1 0.2; do
+	MAILQ_NOW=$((T0 + 4000)) mailq-fetch > /dev/null 2>&1 & p=$!
+	sleep $delay
+	kill -9 $p 2>/dev/null
+	wait $p 2>/dev/null
+done
+MAILQ_NOW=$((T0 + 4000)) expect 0 mailq-fetch
+eq 48 "$(q 'SELECT count(*) FROM inbound')" "inbound messages after the kills"
+eq 48 "$(q 'SELECT count(DISTINCT folder || ref) FROM inbound')" "each once"
+eq 40 "$(q "SELECT count(*) FROM inbound WHERE class = 'unmatched' AND subject LIKE 'note %'")" "the notes, unmatched"
+
+# --- 6. a 20 MB message and a broken one: read, recorded, the run goes on
+/usr/bin/python3 - "$T/big.eml" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"From: big@else.example\r\nTo: anna@example.com\r\n"
+            b"Subject: a big one\r\nMessage-ID: <big@else.example>\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n")
+    line = b"A" * 76 + b"\r\n"
+    f.write(line * (20 * 1024 * 1024 // len(line)))
+PY
+printf 'From: <<<\r\nContent-Type: multipart/mixed; boundary=\r\nSubject: =?x?Q?broken\r\n\r\n--\r\n--\r\n' > "$T/bad.eml"
+$IMAPD deliver "$I" "$T/big.eml" >/dev/null
+$IMAPD deliver "$I" "$T/bad.eml" >/dev/null
+back reply ida@theta.example
+MAILQ_NOW=$((T0 + 4100)) expect 0 mailq-fetch
+eq 1 "$(q "SELECT headers_only FROM inbound WHERE message_id = 'big@else.example'")" "the big one, headers only"
+eq 51 "$(q 'SELECT count(*) FROM inbound')" "the big, the broken and a reply after them"
+eq replied "$(status_of ida@theta.example)" "ida, after the broken message"
+
+# --- 7. UIDVALIDITY changes: read again from the start, nothing applied twice
+$IMAPD stop "$I"
+find "$(cat "$I/maildir")" -name 'dovecot-uidlist' -o -name 'dovecot.index*' -o -name 'dovecot-uidvalidity*' | xargs rm -f
+$IMAPD start "$I" >/dev/null
+MAILQ_NOW=$((T0 + 4200)) expect 0 mailq-fetch
+grep_err "new UIDVALIDITY"
+eq 51 "$(q "SELECT count(*) FROM inbound WHERE class != 'duplicate'")" "nothing new applied"
+eq 51 "$(q "SELECT count(*) FROM inbound WHERE class = 'duplicate'")" \
+    "every message read again, as a copy (both folders were rebuilt)"
+eq "dan@gamma.example eve@delta.example" \
+    "$(q "SELECT group_concat(email, ' ') FROM (SELECT email FROM suppression ORDER BY email)")" \
+    "the suppression list, unchanged"
+
+# --- 8. the server down, then a wrong password: clear, nothing lost
+$IMAPD stop "$I"
+MAILQ_NOW=$((T0 + 4300)) expect 75 mailq-fetch
+grep_err "^mailq-fetch: mailbox m1: imaps://127.0.0.1:$IMAPS: "
+$IMAPD start "$I" >/dev/null
+sed -i 's/inbox_password = "secret"/inbox_password = "wrong-pw"/' mailq.conf
+back reply hal@eta.example
+MAILQ_NOW=$((T0 + 4400)) expect 77 mailq-fetch
+grep_err "mailbox m1: .*(login|refused|denied)"
+grep -q wrong-pw "$T/err" "$T/out" && fail "the password was shown"
+ok
+sed -i 's/inbox_password = "wrong-pw"/inbox_password = "secret"/' mailq.conf
+MAILQ_NOW=$((T0 + 4500)) expect 0 mailq-fetch
+eq replied "$(status_of hal@eta.example)" "hal, read once the password is right"
+
+# --- 9. the whole mailbox, after all of it: nothing flagged, moved, lost
+$IMAPD snapshot "$I" | awk '{print $1, $3}' | sort | uniq -c > "$T/flags"
+eq 0 "$(grep -vc ' \[\]$' "$T/flags")" "messages with any flag set"
+eq 52 "$($IMAPD snapshot "$I" | wc -l)" "messages in the mailbox"
+
 done_checks
