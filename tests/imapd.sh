@@ -20,7 +20,7 @@
 #
 # Started by root, the mail belongs to nobody and Dovecot's login and
 # internal processes run as its usual dovenull and dovecot users, so DIR
-# is made traversable (0711). Started by anyone else, that user owns
+# is made traversable (0711), and its parents must be too. Started by anyone else, that user owns
 # everything. Delivery is the Maildir way: a file written in tmp/ and
 # renamed into new/, which Dovecot picks up on its own; a folder is a
 # Maildir++ directory whose name is in IMAP modified UTF-7.
@@ -90,6 +90,9 @@ default_internal_user = $internal
 default_internal_group = $group
 first_valid_uid = 1
 auth_mechanisms = plain login
+# tests refuse logins on purpose, one after another: no delay, no penalty
+# growing with each failure (it would turn a refusal into a timeout)
+auth_failure_delay = 0
 # loopback only: the tls = none case logs in without TLS
 disable_plaintext_auth = no
 ssl = yes
@@ -118,6 +121,11 @@ service imap-login {
     address = 127.0.0.1
     port = $p2
     ssl = yes
+  }
+}
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
   }
 }
 service pop3-login {
@@ -161,7 +169,9 @@ start() {
 	[ -d "$1" ] || die "no directory $1"
 	d=$(abs "$1")
 	[ -f "$d/dovecot.conf" ] || setup "$d"
-	/usr/sbin/dovecot -c "$d/dovecot.conf" ||
+	# the daemon must not keep the caller's stdout: a caller reading it
+	# to its end would wait for as long as Dovecot runs
+	/usr/sbin/dovecot -c "$d/dovecot.conf" >>"$d/dovecot.log" 2>&1 </dev/null ||
 	    { cat "$d/dovecot.log" >&2 2>/dev/null; die "dovecot failed"; }
 	i=0
 	until listening "$(cat "$d/imap.port")" &&
