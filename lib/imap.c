@@ -83,12 +83,23 @@ static int curl_fail(struct imap *s, CURLcode cc, struct mq_err *err)
 	return mq_err_temp(err, "%s: %s", s->where, why);
 }
 
+/* Whether url part what is there, other than a path of just "/". */
+static int has_part(CURLU *u, CURLUPart what)
+{
+	char *v = NULL;
+	int has = curl_url_get(u, what, &v, 0) == CURLUE_OK &&
+	    !(what == CURLUPART_PATH && strcmp(v, "/") == 0);
+
+	curl_free(v);
+	return has;
+}
+
 /* Checks url: imap:// or imaps://, a host, perhaps a port, no path but
  * "/", nothing else; fills s->where. A URL holding credentials is not
  * repeated in the message. */
 static int url_check(struct imap *s, const char *url, struct mq_err *err)
 {
-	char *scheme = NULL, *host = NULL, *port = NULL, *part = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL;
 	CURLU *u;
 	int rc = mq_err_perm(err, EX_CONFIG, "'%s' is not an imap:// or "
 	    "imaps:// URL", url != NULL ? url : "");
@@ -102,25 +113,20 @@ static int url_check(struct imap *s, const char *url, struct mq_err *err)
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
 	    CURLUE_OK)
 		goto out;
-	if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_OPTIONS, &part, 0) == CURLUE_OK) {
+	if (has_part(u, CURLUPART_USER) || has_part(u, CURLUPART_PASSWORD) ||
+	    has_part(u, CURLUPART_OPTIONS))
 		rc = mq_err_perm(err, EX_CONFIG, "an %s:// URL for %s holds "
 		    "credentials or options: give them apart", scheme, host);
-		goto out;
-	}
-	if ((curl_url_get(u, CURLUPART_PATH, &part, 0) == CURLUE_OK &&
-	    strcmp(part, "/") != 0) ||
-	    curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
+	else if (has_part(u, CURLUPART_PATH) || has_part(u, CURLUPART_QUERY) ||
+	    has_part(u, CURLUPART_FRAGMENT))
 		rc = mq_err_perm(err, EX_CONFIG, "'%s': no folder or anything "
 		    "else after the host and port", url);
-		goto out;
+	else {
+		snprintf(s->where, sizeof s->where, "%s://%s:%s", scheme, host,
+		    port);
+		rc = MQ_OK;
 	}
-	snprintf(s->where, sizeof s->where, "%s://%s:%s", scheme, host, port);
-	rc = MQ_OK;
 out:
-	curl_free(part);
 	curl_free(port);
 	curl_free(host);
 	curl_free(scheme);

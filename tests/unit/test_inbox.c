@@ -43,10 +43,11 @@ static struct {
 	char  dir[300];             /* the server's directory */
 	int   imap_port, imaps_port;
 	char  ca[320];
-	char  file[NMSG][320];      /* what was delivered */
 	char  big[320];
 	char *before;               /* snapshot after delivery */
 } T;
+
+static char msgfile[NMSG][320];        /* the messages, delivered or put */
 
 /* m1 holds lines that would pass for responses, were literals read as
  * lines: the reader must skip them by count. */
@@ -183,15 +184,8 @@ static int start_dovecot(void)
 	snprintf(path, sizeof path, "%s/imaps.port", T.dir);
 	T.imaps_port = read_int(path);
 	snprintf(T.ca, sizeof T.ca, "%s/ca.pem", T.dir);
-	for (int i = 0; i < NMSG; i++) {
-		snprintf(T.file[i], sizeof T.file[i], "%s/m%d.eml", T.scratch,
-		    i + 1);
-		if (BODY[i] != NULL)
-			spit(T.file[i], BODY[i], strlen(BODY[i]));
-		else
-			make_message(T.file[i], 3000, "m3@example.org");
-		deliver(T.file[i], folders[i]);
-	}
+	for (int i = 0; i < NMSG; i++)
+		deliver(msgfile[i], folders[i]);
 	snprintf(T.big, sizeof T.big, "%s/big.eml", T.scratch);
 	make_message(T.big, 20 * MB, "big@example.org");
 	deliver(T.big, "Big");
@@ -212,6 +206,14 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(T.scratch));
 	/* Dovecot started by root reads its files as other users */
 	assert_int_equal(chmod(T.scratch, 0711), 0);
+	for (int i = 0; i < NMSG; i++) {
+		snprintf(msgfile[i], sizeof msgfile[i], "%s/m%d.eml", T.scratch,
+		    i + 1);
+		if (BODY[i] != NULL)
+			spit(msgfile[i], BODY[i], strlen(BODY[i]));
+		else
+			make_message(msgfile[i], 3000, "m3@example.org");
+	}
 	T.have_dovecot = access(DOVECOT, X_OK) == 0;
 	return T.have_dovecot ? start_dovecot() : 0;
 }
@@ -412,7 +414,7 @@ static void test_imap_starttls(void **state)
 	for (int i = 0; i < n; i++) {
 		assert_true(items[i].uid > (i > 0 ? items[i - 1].uid : 0));
 		assert_int_equal(atoll(items[i].ref), items[i].uid);
-		fetch_is(in, &items[i], T.file[M1 + i], 0);
+		fetch_is(in, &items[i], msgfile[M1 + i], 0);
 	}
 	free(items);
 	mq_inbox_close(in);
@@ -432,7 +434,7 @@ static void test_imap_implicit_and_plain(void **state)
 	folder_ok(in, "INBOX");
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 3);
-	fetch_is(in, &items[0], T.file[M1], 0);
+	fetch_is(in, &items[0], msgfile[M1], 0);
 	free(items);
 	mq_inbox_close(in);
 
@@ -442,7 +444,7 @@ static void test_imap_implicit_and_plain(void **state)
 	folder_ok(in, "INBOX");
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 3);
-	fetch_is(in, &items[1], T.file[M2], 0);
+	fetch_is(in, &items[1], msgfile[M2], 0);
 	free(items);
 	mq_inbox_close(in);
 }
@@ -558,8 +560,8 @@ static void test_imap_headers_only(void **state)
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 3);
 	assert_true(items[2].size > 1000);
-	fetch_is(in, &items[0], T.file[M1], 0);
-	fetch_is(in, &items[2], T.file[M3], 1);
+	fetch_is(in, &items[0], msgfile[M1], 0);
+	fetch_is(in, &items[2], msgfile[M3], 1);
 	free(items);
 	mq_inbox_close(in);
 
@@ -593,12 +595,12 @@ static void test_imap_folders(void **state)
 	folder_ok(in, "Spam");
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 1);
-	fetch_is(in, &items[0], T.file[SPAM], 0);
+	fetch_is(in, &items[0], msgfile[SPAM], 0);
 	free(items);
 	folder_ok(in, "Wysłane");
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 1);
-	fetch_is(in, &items[0], T.file[WYS], 0);
+	fetch_is(in, &items[0], msgfile[WYS], 0);
 	free(items);
 	assert_int_equal(mq_inbox_folder(in, "Nope \"x\"", &v, &err), MQ_PERM);
 	assert_int_equal(err.ex, EX_NOINPUT);
@@ -679,7 +681,7 @@ static void test_imap_gone_and_uidvalidity(void **state)
 
 	(void)state;
 	need_dovecot();
-	deliver(T.file[M2], "Temp");
+	deliver(msgfile[M2], "Temp");
 	o = imap_opts("imap", T.imap_port, MQ_TLS_STARTTLS);
 	in = open_ok(&o);
 	v1 = folder_ok(in, "Temp");
@@ -692,12 +694,12 @@ static void test_imap_gone_and_uidvalidity(void **state)
 	assert_null(buf);
 	free(items);
 	doveadm("mailbox delete -u anna@example.com Temp");
-	deliver(T.file[M2], "Temp");
+	deliver(msgfile[M2], "Temp");
 	v2 = folder_ok(in, "Temp");
 	assert_true(v1 > 0 && v2 > 0 && v1 != v2);
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 1);
-	fetch_is(in, &items[0], T.file[M2], 0);
+	fetch_is(in, &items[0], msgfile[M2], 0);
 	free(items);
 	mq_inbox_close(in);
 }
@@ -775,7 +777,7 @@ static void make_maildir(const char *md)
 	snprintf(p, sizeof p, "%s/cur/subdir", md);
 	assert_int_equal(mkdir(p, 0700), 0);
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-		buf = slurp(T.file[files[i].msg], &len);
+		buf = slurp(msgfile[files[i].msg], &len);
 		snprintf(p, sizeof p, "%s/%s", md, files[i].name);
 		spit(p, buf, len);
 		free(buf);
@@ -810,15 +812,6 @@ static void test_maildir(void **state)
 	(void)state;
 	snprintf(md, sizeof md, "%s/md", T.scratch);
 	snprintf(url, sizeof url, "maildir://%s", md);
-	if (!T.have_dovecot)
-		for (int i = 0; i < NMSG; i++) {
-			snprintf(T.file[i], sizeof T.file[i], "%s/m%d.eml",
-			    T.scratch, i + 1);
-			if (BODY[i] != NULL)
-				spit(T.file[i], BODY[i], strlen(BODY[i]));
-			else
-				make_message(T.file[i], 3000, "m3@example.org");
-		}
 	make_maildir(md);
 	before = list_tree(md);
 	o = md_opts(url);
@@ -832,7 +825,7 @@ static void test_maildir(void **state)
 	assert_int_equal(items[0].uid, 0);
 	assert_int_equal(items[1].size, strlen(BODY[M2]));
 	for (int i = 0; i < n; i++)
-		fetch_is(in, &items[i], T.file[M1 + i], 0);
+		fetch_is(in, &items[i], msgfile[M1 + i], 0);
 	assert_int_equal(find(in, "m1.reply@example.org"), 1);
 	assert_int_equal(find(in, "m2.folded@example.org"), 1);
 	assert_int_equal(find(in, "m3@example.org"), 1);
@@ -854,7 +847,7 @@ static void test_maildir(void **state)
 		assert_int_equal(rename(from, to), 0);
 	}
 	before = list_tree(md);
-	fetch_is(in, &items[0], T.file[M1], 0);
+	fetch_is(in, &items[0], msgfile[M1], 0);
 	assert_int_equal(find(in, "m1.reply@example.org"), 1);
 	free(items);
 	mq_inbox_close(in);
@@ -863,17 +856,17 @@ static void test_maildir(void **state)
 	folder_ok(in, "INBOX");
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 3);
-	fetch_is(in, &items[2], T.file[M3], 1);
+	fetch_is(in, &items[2], msgfile[M3], 1);
 	free(items);
 	folder_ok(in, "Spam");
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 1);
-	fetch_is(in, &items[0], T.file[SPAM], 0);
+	fetch_is(in, &items[0], msgfile[SPAM], 0);
 	free(items);
 	folder_ok(in, "Wysłane");
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 1);
-	fetch_is(in, &items[0], T.file[WYS], 0);
+	fetch_is(in, &items[0], msgfile[WYS], 0);
 	free(items);
 	folder_fails(in, "Nope", EX_NOINPUT);
 	folder_fails(in, "a.b", EX_DATAERR);
@@ -927,7 +920,7 @@ static void test_maildir_of_dovecot(void **state)
 	folder_ok(in, "Wysłane");
 	items = list_ok(in, 0, &n);
 	assert_int_equal(n, 1);
-	fetch_is(in, &items[0], T.file[WYS], 0);
+	fetch_is(in, &items[0], msgfile[WYS], 0);
 	free(items);
 	folder_ok(in, "INBOX");
 	assert_int_equal(find(in, "m2.folded@example.org"), 1);
