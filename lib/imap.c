@@ -38,6 +38,7 @@ struct imap {
 	long          timeout;
 	size_t        max_size;
 	unsigned      tag;
+	int           in;           /* logged in */
 	int           broken;       /* a command failed midway */
 	int           open;         /* a folder is open */
 	struct mq_buf resp;         /* the last command's responses */
@@ -172,6 +173,8 @@ static int easy_setup(struct imap *s, const struct mq_inbox_opts *o)
 		rc |= curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
 	rc |= login_options(c, o);
 	rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* curl counts the greeting, STARTTLS and the login as part of
+	 * connecting: this bounds them too */
 	rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s);
 	/* the whole connect and login; also bounds the wait for the
 	 * reply to LOGOUT, which CURLOPT_TIMEOUT does not cover */
@@ -181,24 +184,7 @@ static int easy_setup(struct imap *s, const struct mq_inbox_opts *o)
 	return rc;
 }
 
-static void imap_close(void *h)
-{
-	struct imap *s = h;
-	curl_socket_t fd = CURL_SOCKET_BAD;
-
-	if (s == NULL)
-		return;
-	/* A session out of step would have curl wait for a LOGOUT reply
-	 * lost among other bytes: hanging up first ends that at once. */
-	if (s->curl != NULL && s->broken &&
-	    curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &fd) ==
-	    CURLE_OK && fd != CURL_SOCKET_BAD)
-		shutdown(fd, SHUT_RDWR);
-	if (s->curl != NULL)
-		curl_easy_cleanup(s->curl);
-	free(s->resp.p);
-	free(s);
-}
+static void imap_close(void *h);
 
 static int imap_open(void **h, const struct mq_inbox_opts *o,
     struct mq_err *err)
@@ -226,6 +212,7 @@ static int imap_open(void **h, const struct mq_inbox_opts *o,
 		rc = curl_fail(s, cc, err);
 		goto out;
 	}
+	s->in = 1;
 	*h = s;
 	s = NULL;
 	rc = MQ_OK;
@@ -569,6 +556,30 @@ static int imap_find(void *h, const char *message_id, int *found,
 		if (mq_wire_search(r, n, &any) == 1)
 			*found = any;
 	return MQ_OK;
+}
+
+/* Says LOGOUT itself: curl does not for a CONNECT_ONLY connection. */
+static void imap_close(void *h)
+{
+	struct imap *s = h;
+	curl_socket_t fd = CURL_SOCKET_BAD;
+	enum mq_wire_status st;
+	struct mq_err err;
+
+	if (s == NULL)
+		return;
+	if (s->curl != NULL && s->in && !s->broken)
+		(void)command(s, &st, &err, "LOGOUT");
+	/* A session out of step would have curl wait for replies lost
+	 * among other bytes: hanging up first ends that at once. */
+	if (s->curl != NULL && s->broken &&
+	    curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &fd) ==
+	    CURLE_OK && fd != CURL_SOCKET_BAD)
+		shutdown(fd, SHUT_RDWR);
+	if (s->curl != NULL)
+		curl_easy_cleanup(s->curl);
+	free(s->resp.p);
+	free(s);
 }
 
 const struct mq_inbox_source mq_imap_source = {

@@ -20,10 +20,12 @@
 #
 # Started by root, the mail belongs to nobody and Dovecot's login and
 # internal processes run as its usual dovenull and dovecot users, so DIR
-# is made traversable (0711), and its parents must be too. Started by anyone else, that user owns
-# everything. Delivery is the Maildir way: a file written in tmp/ and
-# renamed into new/, which Dovecot picks up on its own; a folder is a
-# Maildir++ directory whose name is in IMAP modified UTF-7.
+# is made traversable (0711), and its parents must be too. Started by
+# anyone else, that user owns everything. Delivery is the Maildir way: a
+# file written in tmp/ and renamed into new/, which Dovecot picks up on
+# its own; a folder is a Maildir++ directory whose name is in IMAP
+# modified UTF-7. Dovecot's delay and growing penalty after a refused
+# login are off, since the tests refuse logins on purpose.
 set -eu
 
 USER1=anna@example.com
@@ -235,7 +237,8 @@ deliver() {
 			chown -R "$(mail_owner)" "$md"
 		fi
 	fi
-	n=$(date +%s).M$(date +%N | cut -c1-6)P$$Q$(od -An -N4 -tu4 /dev/urandom | tr -d ' ').mq-test
+	rnd=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+	n=$(date +%s).M$(date +%N | cut -c1-6)P$$Q$rnd.mq-test
 	cp "$f" "$md/tmp/$n"
 	chown "$(mail_owner)" "$md/tmp/$n"
 	mv "$md/tmp/$n" "$md/new/$n"
@@ -261,7 +264,8 @@ snapshot() {
 	done | LC_ALL=C sort
 }
 
-[ $# -ge 2 ] || die "usage: imapd.sh start|stop|adduser|deliver|snapshot|doveadm DIR ..."
+[ $# -ge 2 ] ||
+    die "usage: imapd.sh start|stop|adduser|deliver|snapshot|doveadm DIR ..."
 cmd=$1 dir=$2
 shift 2
 case $cmd in

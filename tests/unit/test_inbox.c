@@ -658,6 +658,11 @@ static void test_imap_unchanged(void **state)
 	for (const char *p = now; (p = strchr(p, '[')) != NULL; p++)
 		assert_int_equal(p[1], ']');
 	free(now);
+	/* and every session said LOGOUT */
+	now = run("grep -c 'Disconnected: Logged out' '%s/dovecot.log'",
+	    T.dir);
+	assert_true(atoi(now) >= 8);
+	free(now);
 }
 
 static void doveadm(const char *args)
@@ -838,14 +843,32 @@ static void test_maildir(void **state)
 	assert_string_equal(after, before);
 	free(after);
 	free(before);
-	/* a mail client reads m1 meanwhile: new/ -> cur/, flag S */
-	{
-		char from[600], to[600];
+	free(items);
+	mq_inbox_close(in);
+}
 
-		snprintf(from, sizeof from, "%s/new/1000.A.host", md);
-		snprintf(to, sizeof to, "%s/cur/1000.A.host:2,S", md);
-		assert_int_equal(rename(from, to), 0);
-	}
+/* A mail client reads m1 while it is listed: new/ -> cur/, flag S; it is
+ * still fetched and found. Then headers only, and the folders. After
+ * test_maildir, in its Maildir. */
+static void test_maildir_moved(void **state)
+{
+	struct mq_inbox_item *items;
+	struct mq_inbox_opts o;
+	struct mq_inbox *in;
+	struct mq_err err;
+	char md[400], url[420], from[600], to[600], *before, *after;
+	int n;
+
+	(void)state;
+	snprintf(md, sizeof md, "%s/md", T.scratch);
+	snprintf(url, sizeof url, "maildir://%s", md);
+	o = md_opts(url);
+	in = open_ok(&o);
+	folder_ok(in, "INBOX");
+	items = list_ok(in, 0, &n);
+	snprintf(from, sizeof from, "%s/new/1000.A.host", md);
+	snprintf(to, sizeof to, "%s/cur/1000.A.host:2,S", md);
+	assert_int_equal(rename(from, to), 0);
 	before = list_tree(md);
 	fetch_is(in, &items[0], msgfile[M1], 0);
 	assert_int_equal(find(in, "m1.reply@example.org"), 1);
@@ -943,6 +966,7 @@ int main(void)
 		cmocka_unit_test(test_imap_unchanged),
 		cmocka_unit_test(test_imap_gone_and_uidvalidity),
 		cmocka_unit_test(test_maildir),
+		cmocka_unit_test(test_maildir_moved),
 		cmocka_unit_test(test_maildir_refusals),
 	};
 
