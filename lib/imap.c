@@ -38,6 +38,7 @@ struct imap {
 	long          timeout;
 	size_t        max_size;
 	unsigned      tag;
+	int           in;           /* logged in */
 	int           broken;       /* a command failed midway */
 	int           open;         /* a folder is open */
 	struct mq_buf resp;         /* the last command's responses */
@@ -83,12 +84,23 @@ static int curl_fail(struct imap *s, CURLcode cc, struct mq_err *err)
 	return mq_err_temp(err, "%s: %s", s->where, why);
 }
 
+/* Whether url part what is there, other than a path of just "/". */
+static int has_part(CURLU *u, CURLUPart what)
+{
+	char *v = NULL;
+	int has = curl_url_get(u, what, &v, 0) == CURLUE_OK &&
+	    !(what == CURLUPART_PATH && strcmp(v, "/") == 0);
+
+	curl_free(v);
+	return has;
+}
+
 /* Checks url: imap:// or imaps://, a host, perhaps a port, no path but
  * "/", nothing else; fills s->where. A URL holding credentials is not
  * repeated in the message. */
 static int url_check(struct imap *s, const char *url, struct mq_err *err)
 {
-	char *scheme = NULL, *host = NULL, *port = NULL, *part = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL;
 	CURLU *u;
 	int rc = mq_err_perm(err, EX_CONFIG, "'%s' is not an imap:// or "
 	    "imaps:// URL", url != NULL ? url : "");
@@ -102,25 +114,20 @@ static int url_check(struct imap *s, const char *url, struct mq_err *err)
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
 	    CURLUE_OK)
 		goto out;
-	if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_OPTIONS, &part, 0) == CURLUE_OK) {
+	if (has_part(u, CURLUPART_USER) || has_part(u, CURLUPART_PASSWORD) ||
+	    has_part(u, CURLUPART_OPTIONS))
 		rc = mq_err_perm(err, EX_CONFIG, "an %s:// URL for %s holds "
 		    "credentials or options: give them apart", scheme, host);
-		goto out;
-	}
-	if ((curl_url_get(u, CURLUPART_PATH, &part, 0) == CURLUE_OK &&
-	    strcmp(part, "/") != 0) ||
-	    curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
+	else if (has_part(u, CURLUPART_PATH) || has_part(u, CURLUPART_QUERY) ||
+	    has_part(u, CURLUPART_FRAGMENT))
 		rc = mq_err_perm(err, EX_CONFIG, "'%s': no folder or anything "
 		    "else after the host and port", url);
-		goto out;
+	else {
+		snprintf(s->where, sizeof s->where, "%s://%s:%s", scheme, host,
+		    port);
+		rc = MQ_OK;
 	}
-	snprintf(s->where, sizeof s->where, "%s://%s:%s", scheme, host, port);
-	rc = MQ_OK;
 out:
-	curl_free(part);
 	curl_free(port);
 	curl_free(host);
 	curl_free(scheme);
@@ -166,6 +173,8 @@ static int easy_setup(struct imap *s, const struct mq_inbox_opts *o)
 		rc |= curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
 	rc |= login_options(c, o);
 	rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* curl counts the greeting, STARTTLS and the login as part of
+	 * connecting: this bounds them too */
 	rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s);
 	/* the whole connect and login; also bounds the wait for the
 	 * reply to LOGOUT, which CURLOPT_TIMEOUT does not cover */
@@ -175,24 +184,7 @@ static int easy_setup(struct imap *s, const struct mq_inbox_opts *o)
 	return rc;
 }
 
-static void imap_close(void *h)
-{
-	struct imap *s = h;
-	curl_socket_t fd = CURL_SOCKET_BAD;
-
-	if (s == NULL)
-		return;
-	/* A session out of step would have curl wait for a LOGOUT reply
-	 * lost among other bytes: hanging up first ends that at once. */
-	if (s->curl != NULL && s->broken &&
-	    curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &fd) ==
-	    CURLE_OK && fd != CURL_SOCKET_BAD)
-		shutdown(fd, SHUT_RDWR);
-	if (s->curl != NULL)
-		curl_easy_cleanup(s->curl);
-	free(s->resp.p);
-	free(s);
-}
+static void imap_close(void *h);
 
 static int imap_open(void **h, const struct mq_inbox_opts *o,
     struct mq_err *err)
@@ -220,6 +212,7 @@ static int imap_open(void **h, const struct mq_inbox_opts *o,
 		rc = curl_fail(s, cc, err);
 		goto out;
 	}
+	s->in = 1;
 	*h = s;
 	s = NULL;
 	rc = MQ_OK;
@@ -563,6 +556,30 @@ static int imap_find(void *h, const char *message_id, int *found,
 		if (mq_wire_search(r, n, &any) == 1)
 			*found = any;
 	return MQ_OK;
+}
+
+/* Says LOGOUT itself: curl does not for a CONNECT_ONLY connection. */
+static void imap_close(void *h)
+{
+	struct imap *s = h;
+	curl_socket_t fd = CURL_SOCKET_BAD;
+	enum mq_wire_status st;
+	struct mq_err err;
+
+	if (s == NULL)
+		return;
+	if (s->curl != NULL && s->in && !s->broken)
+		(void)command(s, &st, &err, "LOGOUT");
+	/* A session out of step would have curl wait for replies lost
+	 * among other bytes: hanging up first ends that at once. */
+	if (s->curl != NULL && s->broken &&
+	    curl_easy_getinfo(s->curl, CURLINFO_ACTIVESOCKET, &fd) ==
+	    CURLE_OK && fd != CURL_SOCKET_BAD)
+		shutdown(fd, SHUT_RDWR);
+	if (s->curl != NULL)
+		curl_easy_cleanup(s->curl);
+	free(s->resp.p);
+	free(s);
 }
 
 const struct mq_inbox_source mq_imap_source = {

@@ -46,11 +46,13 @@ int mq_inbox_open(struct mq_inbox **in, const struct mq_inbox_opts *o,
 	int rc;
 
 	*in = NULL;
-	if (o->url == NULL || (src = source_for(o->url)) == NULL)
+	if (o->url == NULL)
+		return mq_err_perm(err, EX_CONFIG, "no inbox URL given");
+	/* an "@" may be a password's end: such a URL is not repeated */
+	if ((src = source_for(o->url)) == NULL)
 		return mq_err_perm(err, EX_CONFIG, "'%.200s' is not an "
 		    "imap://, imaps:// or maildir:/// URL",
-		    o->url != NULL && strchr(o->url, '@') == NULL ? o->url :
-		    "(URL not shown)");
+		    strchr(o->url, '@') == NULL ? o->url : "(not shown)");
 	if ((b = calloc(1, sizeof *b)) == NULL)
 		return mq_err_temp(err, "out of memory");
 	b->src = src;

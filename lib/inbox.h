@@ -13,7 +13,8 @@
  *       ref is its unique name (the part before ":2,"), uidvalidity is 0.
  *
  * A source's calls happen outside any database transaction; they may
- * block for up to the timeouts given.
+ * block for up to the timeouts given. libcurl must have been initialised
+ * once in the process first (mq_smtp_init does it).
  */
 #ifndef MQ_INBOX_H
 #define MQ_INBOX_H
@@ -32,10 +33,13 @@ struct mq_inbox_opts {
 	enum mq_tls tls;            /* imap:// only: MQ_TLS_NONE allows no TLS */
 	int         verify;         /* certificate verification */
 	const char *ca_file;        /* extra CA bundle or NULL */
-	long        connect_timeout;/* seconds */
-	long        timeout;        /* seconds for one command */
+	long        connect_timeout;/* seconds, for connecting and logging
+	                               in; 0: 15 */
+	long        timeout;        /* seconds for one command; 0: 40 */
 	size_t      max_size;       /* a message bigger than this is read
-	                               headers-only */
+	                               headers-only; 0: 10 MiB. A reply
+	                               bigger than max_size + 1 MiB is
+	                               refused (EX_DATAERR) */
 };
 
 /* A message in a folder, as listed. */
@@ -56,7 +60,9 @@ int mq_inbox_open(struct mq_inbox **in, const struct mq_inbox_opts *o,
     struct mq_err *err);
 
 /* Opens folder read-only; *uidvalidity gets its UIDVALIDITY (0 in a
- * Maildir). MQ_PERM with EX_NOINPUT when it does not exist. */
+ * Maildir). MQ_PERM with EX_NOINPUT when it does not exist, EX_DATAERR
+ * for a name that cannot be one; after a failure no folder is open, and
+ * list, fetch and find fail with EX_SOFTWARE until one is. */
 int mq_inbox_folder(struct mq_inbox *in, const char *folder,
     long long *uidvalidity, struct mq_err *err);
 

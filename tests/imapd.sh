@@ -20,10 +20,12 @@
 #
 # Started by root, the mail belongs to nobody and Dovecot's login and
 # internal processes run as its usual dovenull and dovecot users, so DIR
-# is made traversable (0711). Started by anyone else, that user owns
-# everything. Delivery is the Maildir way: a file written in tmp/ and
-# renamed into new/, which Dovecot picks up on its own; a folder is a
-# Maildir++ directory whose name is in IMAP modified UTF-7.
+# is made traversable (0711), and its parents must be too. Started by
+# anyone else, that user owns everything. Delivery is the Maildir way: a
+# file written in tmp/ and renamed into new/, which Dovecot picks up on
+# its own; a folder is a Maildir++ directory whose name is in IMAP
+# modified UTF-7. Dovecot's delay and growing penalty after a refused
+# login are off, since the tests refuse logins on purpose.
 set -eu
 
 USER1=anna@example.com
@@ -90,6 +92,9 @@ default_internal_user = $internal
 default_internal_group = $group
 first_valid_uid = 1
 auth_mechanisms = plain login
+# tests refuse logins on purpose, one after another: no delay, no penalty
+# growing with each failure (it would turn a refusal into a timeout)
+auth_failure_delay = 0
 # loopback only: the tls = none case logs in without TLS
 disable_plaintext_auth = no
 ssl = yes
@@ -118,6 +123,11 @@ service imap-login {
     address = 127.0.0.1
     port = $p2
     ssl = yes
+  }
+}
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
   }
 }
 service pop3-login {
@@ -161,7 +171,9 @@ start() {
 	[ -d "$1" ] || die "no directory $1"
 	d=$(abs "$1")
 	[ -f "$d/dovecot.conf" ] || setup "$d"
-	/usr/sbin/dovecot -c "$d/dovecot.conf" ||
+	# the daemon must not keep the caller's stdout: a caller reading it
+	# to its end would wait for as long as Dovecot runs
+	/usr/sbin/dovecot -c "$d/dovecot.conf" >>"$d/dovecot.log" 2>&1 </dev/null ||
 	    { cat "$d/dovecot.log" >&2 2>/dev/null; die "dovecot failed"; }
 	i=0
 	until listening "$(cat "$d/imap.port")" &&
@@ -225,7 +237,8 @@ deliver() {
 			chown -R "$(mail_owner)" "$md"
 		fi
 	fi
-	n=$(date +%s).M$(date +%N | cut -c1-6)P$$Q$(od -An -N4 -tu4 /dev/urandom | tr -d ' ').mq-test
+	rnd=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+	n=$(date +%s).M$(date +%N | cut -c1-6)P$$Q$rnd.mq-test
 	cp "$f" "$md/tmp/$n"
 	chown "$(mail_owner)" "$md/tmp/$n"
 	mv "$md/tmp/$n" "$md/new/$n"
@@ -251,7 +264,8 @@ snapshot() {
 	done | LC_ALL=C sort
 }
 
-[ $# -ge 2 ] || die "usage: imapd.sh start|stop|adduser|deliver|snapshot|doveadm DIR ..."
+[ $# -ge 2 ] ||
+    die "usage: imapd.sh start|stop|adduser|deliver|snapshot|doveadm DIR ..."
 cmd=$1 dir=$2
 shift 2
 case $cmd in
