@@ -66,11 +66,14 @@ fay@epsilon.example,Fay
 gus@zeta.example,Gus
 hal@eta.example,Hal
 ida@theta.example,Ida
+jon@iota.example,Jon
 CSV
 expect 0 mailq-import -q c1 leads.csv
 MAILQ_NOW=$T0 expect 0 mailq-campaign -q start c1
+smtpd_faults '{"drop_after_data": ["jon@*"]}'      # kept, then cut off
 MAILQ_NOW=$T0 expect 0 mailq-tick --horizon 0
-eq 9 "$(smtpd_count)" "first messages at the server"
+smtpd_faults ''
+eq 10 "$(smtpd_count)" "first messages at the server"
 
 # --- 1. the answers, for those exact messages
 back reply ann@acme.example                 # stops bob too (same company)
@@ -111,7 +114,7 @@ eq bounced "$(q "SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id
 
 # --- 3. the follow-ups: only to those who did not answer
 MAILQ_NOW=$((T0 + 2 * DAY + 60)) expect 0 mailq-tick --horizon 0
-eq "ann@acme.example=1 bob@acme.example=1 cat@beta.example=1 dan@gamma.example=1 eve@delta.example=1 fay@epsilon.example=1 gus@zeta.example=1 hal@eta.example=2 ida@theta.example=2 " \
+eq "ann@acme.example=1 bob@acme.example=1 cat@beta.example=1 dan@gamma.example=1 eve@delta.example=1 fay@epsilon.example=1 gus@zeta.example=1 hal@eta.example=2 ida@theta.example=2 jon@iota.example=1 " \
     "$(per_rcpt)" "messages per lead after the follow-up run"
 MAILQ_NOW=$((T0 + 8 * DAY)) expect 0 mailq-tick --horizon 0
 eq "cat@beta.example=2" "$(per_rcpt | tr ' ' '\n' | grep '^cat@')" \
@@ -187,9 +190,75 @@ sed -i 's/inbox_password = "wrong-pw"/inbox_password = "secret"/' mailq.conf
 MAILQ_NOW=$((T0 + 4500)) expect 0 mailq-fetch
 eq replied "$(status_of hal@eta.example)" "hal, read once the password is right"
 
-# --- 9. the whole mailbox, after all of it: nothing flagged, moved, lost
+# --- 9. the Sent folder settles an unknown message: the server kept it,
+# the run was cut off before the reply; the provider filed it in Sent
+eq unknown "$(q "SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id WHERE l.email = 'jon@iota.example'")" "jon's message, cut off"
+$IMAPD deliver "$I" "$(sent_to jon@iota.example)" Sent >/dev/null
+sed -i 's/inbox_folders = \[ "INBOX", "Spam" \];/inbox_folders = [ "INBOX", "Spam" ]; inbox_sent_folder = "Sent";/' mailq.conf
+MAILQ_NOW=$((T0 + 4700)) expect 0 mailq-fetch -v
+grep_err "unknown=sent"
+eq sent "$(q "SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id WHERE l.email = 'jon@iota.example'")" "jon's message, found in Sent"
+eq 1 "$(q "SELECT count(*) FROM attempt a JOIN send_log s ON s.id = a.send_log_id JOIN lead l ON l.id = s.lead_id WHERE l.email = 'jon@iota.example' AND a.outcome = 'sent' AND a.detail LIKE 'found in%Sent'")" "the evidence, in the attempt"
+eq 1 "$(q "SELECT count(*) FROM queue q JOIN lead l ON l.id = q.lead_id WHERE l.email = 'jon@iota.example' AND q.step = 1 AND q.status = 'pending'")" "jon's follow-up, planned"
+MAILQ_NOW=$((T0 + 4800)) expect 0 mailq-fetch
+eq 1 "$(q "SELECT count(*) FROM send_log WHERE status = 'sent' AND lead_id = (SELECT id FROM lead WHERE email = 'jon@iota.example')")" "once"
+
+# --- 10. the whole mailbox, after all of it: nothing flagged, moved, lost
 $IMAPD snapshot "$I" | awk '{print $1, $3}' | sort | uniq -c > "$T/flags"
 eq 0 "$(grep -vc ' \[\]$' "$T/flags")" "messages with any flag set"
-eq 52 "$($IMAPD snapshot "$I" | wc -l)" "messages in the mailbox"
+eq 53 "$($IMAPD snapshot "$I" | wc -l)" "messages in the mailbox"
+
+# --- 11. a Maildir on this machine, and the bounce guard: more than 10 %
+# of a window of 10 sends bounced pauses the mailbox until resumed
+G=$T/guard
+mkdir -p "$G/Maildir/new" "$G/Maildir/cur" "$G/Maildir/tmp"
+cat > "$G/mailq.conf" <<CONF
+database = "mailq.db";
+senders = ( { name = "anna"; } );
+mailboxes = ( { name = "g1"; address = "guard@example.com"; sender = "anna";
+    daily_limit = 3; smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none";
+    inbox = "maildir://$G/Maildir"; bounce_pause = { rate = 10; window = 10; }; } );
+campaigns = ( { name = "g"; sender = "anna"; mailboxes = [ "g1" ];
+    schedule = { days = "MON-SUN"; start = "00:00"; end = "24:00"; };
+    delay = 0; jitter = 0;
+    steps = ( { variants = ( { subject = "Hi {{first_name}}"; text = "Body"; } ); } ); } );
+CONF
+chmod 600 "$G/mailq.conf"
+export MAILQ_CONFIG="$G/mailq.conf"
+expect 0 mailq-init -q
+{ echo "email,first_name"; for i in 1 2 3 4 5 6; do echo "g$i@guard$i.example,G$i"; done; } > "$G/g.csv"
+expect 0 mailq-import -q g "$G/g.csv"
+MAILQ_NOW=$T0 expect 0 mailq-campaign -q start g
+MAILQ_NOW=$T0 expect 0 mailq-tick --horizon 0
+eq 3 "$(sql "$G/mailq.db" "SELECT count(*) FROM send_log WHERE status = 'sent'")" "the day's three"
+for r in g1@guard1.example g2@guard2.example; do
+	$MK bounce "$(sent_to $r)" "$G/Maildir/new/$r.eml" || fail "mkinbound"
+done
+$MK reply "$(sent_to g3@guard3.example)" "$G/Maildir/cur/g3.eml:2,S" || fail "mkinbound"
+ls -l --time-style=+%s "$G/Maildir"/*/ > "$G/before"
+MAILQ_NOW=$((T0 + 60)) expect 0 mailq-fetch --dry-run
+grep_out "g1 INBOX .*: hard_bounce lead g1@guard1.example campaign g"
+grep_out "g1 INBOX .*: reply lead g3@guard3.example campaign g"
+eq 0 "$(sql "$G/mailq.db" 'SELECT count(*) FROM inbound')" "a dry run records nothing"
+MAILQ_NOW=$((T0 + 60)) expect 0 mailq-fetch
+grep_err "mailbox g1: paused by its bounce guard"
+eq "2 hard bounces in its last 10 sends (more than 10 %)" \
+    "$(sql "$G/mailq.db" "SELECT bounce_paused_why FROM mailbox WHERE name = 'g1'")" "why g1 is paused"
+ls -l --time-style=+%s "$G/Maildir"/*/ > "$G/after"
+cmp -s "$G/before" "$G/after" || fail "the Maildir changed"
+ok
+n=$(smtpd_count)
+MAILQ_NOW=$((T0 + DAY)) expect 0 mailq-tick --horizon 0 --dry-run
+grep_out "paused by its bounce guard"
+MAILQ_NOW=$((T0 + DAY)) expect 0 mailq-tick --horizon 0
+eq "$n" "$(smtpd_count)" "nothing from a paused mailbox"
+expect 0 mailq-campaign resume-mailbox g1
+grep_out "mailbox g1: resumed"
+MAILQ_NOW=$((T0 + DAY + 60)) expect 0 mailq-tick --horizon 0
+eq $((n + 3)) "$(smtpd_count)" "the next day's three, once resumed"
+expect 65 mailq-campaign resume-mailbox nope
+grep_err "no mailbox 'nope'"
+expect 65 mailq-fetch --mailbox nope
+grep_err "no mailbox 'nope'"
 
 done_checks
