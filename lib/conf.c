@@ -976,15 +976,19 @@ static int load_inbox(struct ctx *c, const config_setting_t *g,
 		return bad(c, member(g, "inbox"), what, "inbox URL '%s' %s",
 		    url_shown(m->inbox, shown, sizeof shown), problem);
 	if ((rc = get_str(c, g, "inbox_username", what, m->username,
-	    &m->inbox_username)) != MQ_OK ||
-	    (rc = get_secret(c, g, what, "inbox_password",
+	    &m->inbox_username)) != MQ_OK)
+		return rc;
+	if (m->inbox_username == NULL && (member(g, "inbox_password") ||
+	    member(g, "inbox_password_file")))
+		return bad(c, member(g, "inbox_password") ? member(g,
+		    "inbox_password") : member(g, "inbox_password_file"), what,
+		    "inbox_password needs inbox_username");
+	if ((rc = get_secret(c, g, what, "inbox_password",
 	    "inbox_password_file", &m->inbox_password, st)) != MQ_OK)
 		return rc;
 	if (m->inbox_password == NULL && m->password != NULL &&
 	    (m->inbox_password = strdup(m->password)) == NULL)
 		return oom(c);
-	if (m->inbox_password != NULL && m->inbox_username == NULL)
-		return bad(c, g, what, "inbox_password needs inbox_username");
 	if ((rc = load_folders(c, g, m, what)) != MQ_OK ||
 	    (rc = get_str(c, g, "inbox_sent_folder", what, NULL,
 	    &m->inbox_sent_folder)) != MQ_OK)

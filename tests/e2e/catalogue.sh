@@ -476,6 +476,13 @@ arg 64 "--older-than: not a number"            mailq-reclaim --older-than x
 arg 64 "--resend-unknown and --drop-unknown exclude each other" mailq-reclaim --resend-unknown --drop-unknown
 arg 64 "unexpected argument 'extra'"           mailq-reclaim extra
 arg 66 "nothing\.conf: cannot read"            mailq-reclaim -c nothing.conf
+arg 64 "unexpected argument 'extra'"           mailq-fetch extra
+arg 64 "unrecognized option '--bogus'"         mailq-fetch --bogus
+arg 65 "no mailbox 'nope'"                     mailq-fetch --mailbox nope
+arg 65 "mailbox m1 has no inbox"               mailq-fetch --mailbox m1
+arg 66 "nothing\.conf: cannot read"            mailq-fetch -c nothing.conf
+arg 64 "which mailbox\?"                       mailq-campaign resume-mailbox
+arg 65 "no mailbox 'nope'"                     mailq-campaign resume-mailbox nope
 arg 64 "--recent: not a number"                mailq-stats --recent x
 arg 64 "--stuck-after: not a number"           mailq-stats --stuck-after -1
 arg 64 "--json and --prometheus exclude each other" mailq-stats --json --prometheus
@@ -535,6 +542,7 @@ done <<'TABLE'
 78|2|-|unknown key 'bogus'|bogus = 1;
 78|3|-|unknown time zone 'Mars/Olympus'|timezone = "Mars/Olympus";
 78|3|-|timezone must be a string|timezone = 5;
+78|3|-|soft_bounce_limit must be >= 1|soft_bounce_limit = 0;
 78|5|-|sender 'an na': name must be|name = "an na";
 78|5|-|sender '': name must be|name = "";
 78|5|-|sender '-anna': name must be|name = "-anna";
@@ -568,6 +576,21 @@ done <<'TABLE'
 78|18|-|password_file .*missing\.pass: cannot read|username = "anna"; password_file = "missing.pass";
 78|18|-|unsubscribe_mailto 'nope' is not a valid email address|unsubscribe_mailto = "nope";
 78|14|15|tls does not apply to a file:// mailbox|smtp = "file:///var/tmp/catalogue.mbox";
+78|18|-|inbox URL 'pop3://127\.0\.0\.1' must start with imap://, imaps:// or maildir:///|inbox = "pop3://127.0.0.1";
+78|18|-|inbox URL 'imaps://\*\*\*@imap\.example\.com' is not imap\[s\]://host|inbox = "imaps://anna:Secr3tPW@imap.example.com";
+78|18|-|inbox URL 'imaps://imap\.example\.com/INBOX' is not imap\[s\]://host|inbox = "imaps://imap.example.com/INBOX";
+78|18|-|inbox URL 'maildir://Maildir' must name an absolute path|inbox = "maildir://Maildir";
+78|18|-|inbox_folders needs an inbox|inbox_folders = [ "INBOX" ];
+78|18|-|inbox_sent_folder needs an inbox|inbox_sent_folder = "Sent";
+78|18|-|inbox_folders: 'INBOX' is listed twice|inbox = "imaps://imap.example.com"; inbox_folders = [ "INBOX", "INBOX" ];
+78|18|-|inbox_folders needs at least one folder|inbox = "imaps://imap.example.com"; inbox_folders = [ ];
+78|18|-|inbox_folders must be an array|inbox = "imaps://imap.example.com"; inbox_folders = "INBOX";
+78|18|-|inbox_max_size must be >= 65536|inbox = "imaps://imap.example.com"; inbox_max_size = 1000;
+78|18|-|inbox_password needs inbox_username|inbox = "imaps://imap.example.com"; inbox_password = "Secr3tPW";
+78|18|-|inbox_password and inbox_password_file: use one, not both|inbox = "imaps://imap.example.com"; inbox_username = "a"; inbox_password = "x"; inbox_password_file = "pw";
+78|18|-|bounce_pause: rate must be <= 100|bounce_pause = { rate = 101; };
+78|18|-|bounce_pause: window must be >= 10|bounce_pause = { window = 5; };
+78|18|-|unknown key 'limit' in mailbox 'm1' bounce_pause|bounce_pause = { limit = 5; };
 78|21|-|campaign 'q 4': name must be|name = "q 4";
 78|21|62|duplicate campaign 'q5' \(first defined at line 20\)|name = "q5";
 78|22|-|campaign 'q4': unknown sender 'bob'|sender = "bob";
@@ -607,6 +630,9 @@ done <<'TABLE'
 78|41|-|unsubscribe_url must be an https:// URL|unsubscribe_url = "http://example.com/u";
 78|41|-|unsubscribe_url must be an https:// URL|unsubscribe_url = "https://";
 78|42|-|contact_gap_days must be <= 3650|contact_gap_days = 3651;
+78|42|-|stop_on_reply must be "lead" or "domain"|stop_on_reply = "company";
+78|42|-|auto_reply_pause_days must be <= 365|auto_reply_pause_days = 400;
+78|42|-|auto_reply_pause_days must be >= 0|auto_reply_pause_days = -1;
 78|45|-|step 0 variant #1: letter must be one capital letter|letter = "a";
 78|45|-|letter must be one capital letter|letter = "AB";
 78|45|51|letter B is used twice in this step|letter = "B";
@@ -624,7 +650,7 @@ done <<'TABLE'
 TABLE
 # a syntax error stops every program that reads the config
 for p in "mailq-init --check" "mailq-import q4 new.csv" "mailq-campaign list" \
-    "mailq-tick" "mailq-reclaim" "mailq-stats"; do
+    "mailq-tick" "mailq-reclaim" "mailq-fetch" "mailq-stats"; do
 	# shellcheck disable=SC2086
 	confcase config "" 78 32 - "syntax error" "delay = = 0;" $p
 done
@@ -796,6 +822,7 @@ cmd_import="mailq-import q4 new.csv"
 cmd_pause="mailq-campaign pause q4"
 cmd_tick="mailq-tick --horizon 0"
 cmd_reclaim="mailq-reclaim"
+cmd_fetch="mailq-fetch"
 cmd_list="mailq-campaign list"
 cmd_stats="mailq-stats"
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" &&
@@ -806,10 +833,10 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" &&
 else
 	echo "# catalogue: the disk-full cases are SKIPPED (they need root to mount a small tmpfs)"
 fi
-while read -r st init import pause tick reclaim list stats pat; do
+while read -r st init import pause tick reclaim fetch list stats pat; do
 	case $st in ''|'#'*) continue ;; esac
 	[ "$st" = full ] && [ -z "$FULL" ] && continue
-	for p in init import pause tick reclaim list stats; do
+	for p in init import pause tick reclaim fetch list stats; do
 		want=${!p} note="" wr="" opat=""
 		[ "$want" = - ] && continue
 		case $want in *!) note="issue 11 fix"; want=${want%!} ;; esac
@@ -826,19 +853,19 @@ while read -r st init import pause tick reclaim list stats pat; do
 	done
 	[ "$st" = locked ] && case_wait
 done <<'TABLE'
-# state   init import pause tick reclaim list stats pattern
-missing   -    66     66    66   66      66   66    no database; run mailq-init
-empty     0    78!    78!   78!  78!     78   78    not initialised
-emptysql  0    78     78    78   78      78   78    not initialised
-foreign   65   65!    65!   65!  65!     65!  65!   not a mailq database
-foreignv  65!  65!    65!   65!  65!     65!  65!   not a mailq database
-text      65   65     65    65   65      65   65    not a mailq database
-newer     78   78     78    78   78      78   78    newer than this mailq understands
-older     -    78     78    78   78      78   78    schema version 1 is older than [0-9]+; run mailq-init
-corrupt   65!  65!    65!   65!  65!     65!  65!   the database is corrupt
-readonly  73   73     73    75   75      0    0     read-only
-locked    75   75     75    75   75      0    0     busy
-full      75   75     75    75   75      0    0     disk full
+# state   init import pause tick reclaim fetch list stats pattern
+missing   -    66     66    66   66      66    66   66    no database; run mailq-init
+empty     0    78!    78!   78!  78!     78    78   78    not initialised
+emptysql  0    78     78    78   78      78    78   78    not initialised
+foreign   65   65!    65!   65!  65!     65    65!  65!   not a mailq database
+foreignv  65!  65!    65!   65!  65!     65    65!  65!   not a mailq database
+text      65   65     65    65   65      65    65   65    not a mailq database
+newer     78   78     78    78   78      78    78   78    newer than this mailq understands
+older     -    78     78    78   78      78    78   78    schema version 1 is older than [0-9]+; run mailq-init
+corrupt   65!  65!    65!   65!  65!     65    65!  65!   the database is corrupt
+readonly  73   73     73    75   75      75    0    0     read-only
+locked    75   75     75    75   75      0     0    0     busy
+full      75   75     75    75   75      0     0    0     disk full
 TABLE
 
 # ---------------------------------------------------------- environment
@@ -850,7 +877,7 @@ TABLE
 while IFS='|' read -r v; do
 	note=""
 	case $v in *!) note="issue 11 fix"; v=${v%!} ;; esac
-	for p in init import pause tick reclaim stats; do
+	for p in init import pause tick reclaim fetch stats; do
 		cmd=cmd_$p
 		# shellcheck disable=SC2086
 		case_ ${note:+-t "$note"} env "MAILQ_NOW='$v' ${!cmd}" pristine 64 \
@@ -875,7 +902,7 @@ TABLE
 # ... before the configuration is read (mailq(7)): -c names no file
 for v in abc 2026-02-31T10:00Z; do
 	for c in mailq-init "mailq-import q4 new.csv" "mailq-campaign list" \
-	    mailq-tick mailq-reclaim mailq-stats; do
+	    mailq-tick mailq-reclaim mailq-fetch mailq-stats; do
 		# shellcheck disable=SC2086
 		case_ -t "issue 11 fix" env "MAILQ_NOW='$v' $c -c nothing.conf" \
 		    pristine 64 "MAILQ_NOW" env "MAILQ_NOW=$v" $c -c nothing.conf
