@@ -204,6 +204,10 @@ static int hard_bounce(struct mq_db *db, const struct mq_inbound_at *at,
 	if (rc == MQ_OK)
 		out->stopped += sqlite3_changes(db->h) > 0;
 	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
+		    "last_error = 'bounced', updated_at = ?2 WHERE lead_id = ?1 "
+		    "AND status = 'pending'", "II", s->lead, now);
+	if (rc == MQ_OK)
 		rc = mq_db_suppress(db, s->email, reason, at->now, &added, err);
 	if (rc == MQ_OK)
 		rc = mq_db_bounce_guard(db, at->mailbox, at->now, &out->paused,
