@@ -158,7 +158,7 @@ $(B)/bench/%: bench/%.c $(B)/libmailq.a
 
 bench:
 	@sh scripts/deps --bench
-	@$(MAKE) -s all $(B)/bench/claim $(B)/bench/rawsend
+	@$(MAKE) -s all $(B)/bench/claim $(B)/bench/rawsend $(B)/bench/rawfetch
 	@sh bench/run $(B)
 
 install: all
