@@ -74,6 +74,10 @@ static void count(struct run *r, const struct mq_db_run_campaign *c,
 		    "delivered (%s); marked unknown, not resent", c->name,
 		    cl->email, cl->step, d->reply);
 	}
+	if (d->rec.mailbox_paused)
+		mq_log(MQ_LOG_WARN, "campaign %s: mailbox %s: paused by its "
+		    "bounce guard; resume it with mailq-campaign resume-mailbox "
+		    "%s", c->name, cl->mailbox, cl->mailbox);
 	if (d->rec.stale)
 		mq_log(MQ_LOG_WARN, "campaign %s: %s step %d: claim was taken "
 		    "over meanwhile; outcome not recorded", c->name, cl->email,
