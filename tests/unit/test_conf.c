@@ -991,6 +991,82 @@ static void test_secret_file(void **state)
 	    "one, not both");
 }
 
+/* The inbox keys: defaults, credentials that default to the SMTP ones,
+ * and an inbox password file that must be the user's alone. */
+static void test_inbox(void **state)
+{
+	const char *f = "    smtp = \"smtp://smtp.example.com:587\";\n";
+	const struct mq_conf_mailbox *m;
+	const struct mq_conf_campaign *k;
+	struct mq_conf *c;
+	struct mq_err err;
+	char r[600];
+
+	(void)state;
+	write_conf(NULL, NULL);
+	c = load_ok();
+	m = mq_conf_mailbox(c, "bob-1");
+	assert_null(m->inbox);
+	assert_int_equal(m->n_inbox_folders, 0);
+	assert_int_equal(m->bounce_rate, 5);
+	assert_int_equal(m->bounce_window, 100);
+	assert_int_equal(c->soft_bounce_limit, 3);
+	k = mq_conf_campaign(c, "q4");
+	assert_int_equal(k->auto_reply_pause_days, 7);
+	assert_int_equal(k->stop_on_domain, 0);
+	mq_conf_free(c);
+
+	write_file("bob.pass", "smtp-pw\n", 8, 0600);
+	snprintf(r, sizeof r, "%s    username = \"bob\";\n"
+	    "    password_file = \"bob.pass\";\n"
+	    "    inbox = \"imaps://imap.example.com\";\n"
+	    "    bounce_pause = { rate = 0; };\n", f);
+	write_conf(f, r);
+	c = load_ok();
+	m = mq_conf_mailbox(c, "bob-1");
+	assert_string_equal(m->inbox, "imaps://imap.example.com");
+	assert_string_equal(m->inbox_username, "bob");
+	assert_string_equal(m->inbox_password, "smtp-pw");
+	assert_int_equal(m->n_inbox_folders, 1);
+	assert_string_equal(m->inbox_folders[0], "INBOX");
+	assert_null(m->inbox_sent_folder);
+	assert_int_equal(m->inbox_max_size, 10 << 20);
+	assert_int_equal(m->bounce_rate, 0);
+	mq_conf_free(c);
+
+	write_file("imap.pass", "imap-pw\n", 8, 0600);
+	snprintf(r, sizeof r, "%s    inbox = \"maildir:///var/mail/bob\";\n"
+	    "    inbox_username = \"bob@imap\";\n"
+	    "    inbox_password_file = \"imap.pass\";\n"
+	    "    inbox_folders = [ \"INBOX\", \"Wysłane\", \"[Gmail]/Spam\" ];\n"
+	    "    inbox_sent_folder = \"[Gmail]/Sent Mail\";\n", f);
+	write_conf(f, r);
+	c = load_ok();
+	m = mq_conf_mailbox(c, "bob-1");
+	assert_null(m->password);
+	assert_string_equal(m->inbox_password, "imap-pw");
+	assert_int_equal(m->n_inbox_folders, 3);
+	assert_string_equal(m->inbox_folders[1], "Wysłane");
+	assert_string_equal(m->inbox_sent_folder, "[Gmail]/Sent Mail");
+	mq_conf_free(c);
+
+	assert_int_equal(chmod(dir_path("imap.pass"), 0644), 0);
+	snprintf(r, sizeof r, "%s    inbox = \"imaps://imap.example.com\";\n"
+	    "    inbox_username = \"bob@imap\";\n"
+	    "    inbox_password_file = \"imap.pass\";\n", f);
+	write_conf(f, r);
+	assert_int_equal(mq_conf_load(&c, cpath, &err), MQ_PERM);
+	assert_int_equal(err.ex, EX_NOPERM);
+	write_conf("    delay = 90;\n", "    delay = 90;\n"
+	    "    stop_on_reply = \"domain\";\n"
+	    "    auto_reply_pause_days = 0;\n");
+	c = load_ok();
+	k = mq_conf_campaign(c, "q4");
+	assert_int_equal(k->stop_on_domain, 1);
+	assert_int_equal(k->auto_reply_pause_days, 0);
+	mq_conf_free(c);
+}
+
 static void test_default_path(void **state)
 {
 	char cwd[4096];
@@ -1028,6 +1104,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_steps_and_variants),
 		cmocka_unit_test(test_template_files),
+		cmocka_unit_test(test_inbox),
 		cmocka_unit_test(test_template_syntax),
 		cmocka_unit_test(test_followup_subject),
 		cmocka_unit_test(test_unsubscribe),
