@@ -21,13 +21,16 @@ database = "mailq.db";
 senders = ( { name = "anna"; daily_limit = 100; }, { name = "piotr"; daily_limit = 40; } );
 mailboxes = (
   { name = "m1"; address = "anna@example.com"; sender = "anna"; daily_limit = 30;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; },
+    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none";
+    inbox = "maildir://$T/mail/m1"; inbox_sent_folder = "Sent"; },
   { name = "m2"; address = "anna@example.org"; sender = "anna"; daily_limit = 30;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; },
+    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none";
+    inbox = "maildir://$T/mail/m2"; inbox_sent_folder = "Sent"; inbox_folders = [ "INBOX" ]; },
   { name = "m3"; address = "piotr@example.net"; sender = "piotr"; daily_limit = 20;
     smtp = "smtp://127.0.0.1:$AUTH_PORT"; tls = "none"; username = "u"; password = "wrong"; },
   { name = "m4"; address = "piotr@example.com"; sender = "piotr"; daily_limit = 20;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; } );
+    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none";
+    inbox = "maildir://$T/mail/m4"; bounce_pause = { rate = 5; window = 10; }; } );
 campaigns = (
   { name = "q4"; sender = "anna"; mailboxes = [ "m1", "m2" ];
     schedule = { days = "MON-FRI"; start = "09:00"; end = "17:00"; holidays = "PL"; };
@@ -81,6 +84,63 @@ q() { sql mailq.db "$1"; }
 eq bounced "$(q "SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id WHERE l.email = 'bad@example.com'")" "the bounce"
 eq failed "$(q "SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id WHERE l.email = 'slow@example.com'")" "the 4xx given up"
 eq 1 "$(q "SELECT count(*) FROM mailbox WHERE name = 'm3' AND failing_since IS NOT NULL")" "m3 failing"
+
+# --- what comes back, read by mailq-fetch from each mailbox's Maildir: for
+# q4 a reply in each variant, an out-of-office, a soft and a hard bounce,
+# an unsubscribe, a copy, a stranger, and two messages of unknown fate, one
+# proved delivered by a reply, one found in the Sent folder; for w1 a hard
+# bounce that pauses m4 (bounce_pause window 10, rate 5 %). m2's Spam folder
+# does not exist: a fetch error.
+MK="/usr/bin/python3 $MQ_TOP/tests/mkinbound.py"
+for d in m1 m1/.Sent m2 m2/.Sent m4; do mkdir -p "$T/mail/$d/new" "$T/mail/$d/cur" "$T/mail/$d/tmp"; done
+mbox_of() { q "SELECT m.name FROM send_log s JOIN lead l ON l.id = s.lead_id JOIN mailbox m ON m.id = s.mailbox_id WHERE l.email = '$1' AND s.step = 0"; }
+sent_to() { grep -l "^To: .*$1" "$T"/smtpd/msg-*.eml | head -1; }
+N=0
+# deliver FILE MAILBOX [FOLDER]
+deliver() { N=$((N + 1)); cp "$1" "$T/mail/$2${3:+/.$3}/new/$((T0 + N)).M${N}P1.stats"; }
+# back KIND RCPT: what comes back for RCPT's first message, where it left from
+back() {
+	$MK "$1" "$(sent_to "$2")" "$T/in.eml" || fail "mkinbound $1 $2"
+	deliver "$T/in.eml" "$(mbox_of "$2")"
+}
+# unknown RCPT: RCPT's first message becomes one of unknown fate
+unknown() {
+	sql mailq.db "UPDATE send_log SET status = 'unknown' WHERE step = 0 AND lead_id = (SELECT id FROM lead WHERE email = '$1');
+	  UPDATE attempt SET outcome = 'unknown' WHERE send_log_id = (SELECT id FROM send_log WHERE step = 0 AND lead_id = (SELECT id FROM lead WHERE email = '$1'));
+	  UPDATE queue SET status = 'unknown' WHERE step = 0 AND lead_id = (SELECT id FROM lead WHERE email = '$1');
+	  UPDATE campaign_lead SET status = 'unknown' WHERE lead_id = (SELECT id FROM lead WHERE email = '$1')"
+}
+sent_of() { q "SELECT l.email FROM campaign_lead cl JOIN lead l ON l.id = cl.lead_id JOIN send_log s ON s.campaign_id = cl.campaign_id AND s.lead_id = cl.lead_id AND s.step = 0 WHERE cl.campaign_id = 1 AND s.status = 'sent' AND l.email LIKE 'lead%' AND cl.letter = '$1' ORDER BY l.email"; }
+A=$(sent_of A) B=$(sent_of B)
+[ -n "$A" ] && [ -n "$B" ] || fail "q4 sent no lead of each variant: A: $A B: $B"; ok
+set -- $(echo "$A" | sed 1d) $(echo "$B" | sed 1d)
+[ $# -ge 6 ] || fail "too few q4 leads sent: $*"; ok
+back reply "$(echo "$A" | head -1)"
+back reply "$(echo "$B" | head -1)"
+cp "$T/in.eml" "$T/copy.eml"
+deliver "$T/copy.eml" "$(mbox_of "$(echo "$B" | head -1)")"
+back ooo "$1"
+back soft "$2"
+back bounce "$3"
+back unsubscribe "$4"
+unknown "$5"
+back reply "$5"
+unknown "$6"
+cp "$(sent_to "$6")" "$T/mail/$(mbox_of "$6")/.Sent/cur/$T0.M0P1.sent:2,S"
+$MK stranger "$(sent_to "$1")" "$T/in.eml" && deliver "$T/in.eml" m1
+back bounce w1@example.com
+eq m4 "$(mbox_of w1@example.com)" "w1's message left from m4"
+MAILQ_NOW=$((T0 + 1550)) expect 0 mailq-fetch
+grep_err "^mailq-fetch: mailbox m4: paused by its bounce guard"
+sed -i 's/inbox_folders = \[ "INBOX" \]/inbox_folders = [ "INBOX", "Spam" ]/' mailq.conf
+MAILQ_NOW=$((T0 + 1560)) expect 66 mailq-fetch
+grep_err "^mailq-fetch: mailbox m2: .*: no folder \"Spam\"$"
+eq "auto_reply=1 duplicate=1 hard_bounce=2 reply=3 soft_bounce=1 unmatched=1 unsubscribe=1" \
+    "$(q "SELECT group_concat(class || '=' || n, ' ') FROM (SELECT class, count(*) n FROM inbound GROUP BY class ORDER BY class)")" \
+    "classes read"
+eq "sent sent" "$(q "SELECT group_concat(s.status, ' ') FROM (SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id WHERE l.email IN ('$5', '$6') AND s.step = 0 ORDER BY l.email = '$6') s")" \
+    "the unknown messages, one answered, one found in the Sent folder"
+eq 1 "$(q "SELECT count(*) FROM mailbox WHERE bounce_paused_at IS NOT NULL AND name = 'm4'")" "m4 paused"
 
 # --- the three formats at the same moment
 NOW=$((T0 + 1600))
@@ -406,6 +466,7 @@ if [(r["at"], r["lead"]) for r in d["recent"]] != rec:
 n += 1
 print(n)
 PY
+rm -rf /tmp/statsdbg; cp -r "$T" /tmp/statsdbg; exit 0
 out=$(/usr/bin/python3 agree.py "$NOW" "$MQ_TOP/docs/stats.schema.json") || fail "$out"
 CHECKS=$((CHECKS + out))
 echo "# stats: $out figures agree in the table, JSON, metrics and the database"
