@@ -157,6 +157,10 @@ MAILQ_NOW=$NOW expect 0 mailq-stats --campaign q4 --recent 4 --json
 cp "$T/out" detail.json
 MAILQ_NOW=$NOW expect 0 mailq-stats --campaign q4 --prometheus
 cp "$T/out" detail.prom
+MAILQ_NOW=$NOW expect 0 mailq-stats --inbox
+cp "$T/out" inbox.txt
+MAILQ_NOW=$NOW expect 0 mailq-stats --inbox 4 --json
+cp "$T/out" inbox.json
 unchanged mailq.db
 [ -s "$T/err" ] && fail "stderr: $(cat "$T/err")"; ok
 
@@ -326,9 +330,11 @@ types, P = parse_prom(open("stats.prom").read())
 dtypes, DP = parse_prom(open("detail.prom").read())
 T = sections(open("table.txt").read())
 camp_rows = {r["CAMPAIGN"]: r for r in parse_table(T[0])}
-mb_rows = {r["MAILBOX"]: r for r in parse_table(T[1])}
-snd_rows = {r["SENDER"]: r for r in parse_table(T[2])}
-health_rows = {r["HEALTH"]: r for r in parse_table(T[3])}
+ans_rows = {r["CAMPAIGN"]: r for r in parse_table(T[1])}
+mb_rows = {r["MAILBOX"]: r for r in parse_table(T[2])}
+in_rows = {r["MAILBOX"]: r for r in parse_table(T[3])}
+snd_rows = {r["SENDER"]: r for r in parse_table(T[4])}
+health_rows = {r["HEALTH"]: r for r in parse_table(T[5])}
 if J["generated_at"] != NOW or J["detail"] is not None or D["detail"]["campaign"] != "q4":
 	fail("generated_at or detail")
 n = 0
@@ -464,9 +470,121 @@ rec = db.execute("SELECT a.started_at, l.email FROM attempt a JOIN send_log s ON
 if [(r["at"], r["lead"]) for r in d["recent"]] != rec:
 	fail("recent %s, want %s" % (d["recent"], rec))
 n += 1
+exec(open("answers.py").read())
 print(n)
 PY
-rm -rf /tmp/statsdbg; cp -r "$T" /tmp/statsdbg; exit 0
+
+cat > answers.py <<'PY'
+# what came back: every new figure of the three formats against the database
+from datetime import datetime
+from zoneinfo import ZoneInfo
+local = lambda t: datetime.fromtimestamp(t, ZoneInfo("Europe/Warsaw")).strftime("%Y-%m-%d %H:%M") if t else "-"
+pct = lambda a, b: round(100.0 * a / b, 1) if b else 0.0
+def agree(what, want, *got):
+	global n
+	for g in got:
+		if g != want:
+			fail("%s: got %r, want %r (all: %r)" % (what, g, want, got))
+	n += 1
+if J["inbox"] is not None or D["inbox"] is not None:
+	fail("an inbox without --inbox")
+CONTACTED = "FROM campaign_lead cl WHERE cl.campaign_id = ? AND EXISTS (SELECT 1 FROM send_log s WHERE s.campaign_id = cl.campaign_id AND s.lead_id = cl.lead_id AND s.step = 0 AND s.status IN ('sent', 'bounced', 'unknown'))"
+detail_steps = parse_table(sections(open("detail.txt").read())[2])
+for c in J["campaigns"]:
+	name = c["name"]
+	cid = one("SELECT id FROM campaign WHERE name = ?", name)
+	row = ans_rows[name]
+	for cls, col, metric_, labels in [
+	    ("reply", "REPLIES", "mailq_campaign_replies_total", {}),
+	    ("auto_reply", "AUTO-REPLIES", "mailq_campaign_auto_replies_total", {}),
+	    ("hard_bounce", "HARD BOUNCES", "mailq_campaign_bounces_total", {"kind": "hard"}),
+	    ("soft_bounce", "SOFT BOUNCES", "mailq_campaign_bounces_total", {"kind": "soft"}),
+	    ("unsubscribe", "UNSUBSCRIBES", "mailq_campaign_unsubscribes_total", {})]:
+		agree("%s %s" % (name, cls), one("SELECT count(*) FROM inbound WHERE campaign_id = ? AND class = ?", cid, cls),
+		    c["inbound"][cls], int(row[col]), metric(P, metric_, campaign=name, **labels))
+	resolved = one("SELECT count(*) FROM inbound WHERE campaign_id = ? AND resolved = 1", cid) + \
+	    one("SELECT count(*) FROM send_log s WHERE s.campaign_id = ? AND (SELECT detail FROM attempt WHERE send_log_id = s.id ORDER BY id DESC LIMIT 1) LIKE 'found in the mailbox''s folder %'", cid)
+	agree("%s resolved" % name, resolved, c["resolved"], int(row["RESOLVED"]), metric(P, "mailq_campaign_resolved_total", campaign=name))
+	k, r = db.execute("SELECT count(*), count(*) FILTER (WHERE cl.status = 'replied') " + CONTACTED, (cid,)).fetchone()
+	rr = c["reply_rate"]
+	agree("%s contacted" % name, k, rr["contacted"], int(row["CONTACTED"]), metric(P, "mailq_campaign_contacted_leads", campaign=name))
+	agree("%s replied" % name, r, rr["replied"], metric(P, "mailq_campaign_replied_leads", campaign=name))
+	agree("%s reply rate" % name, pct(r, k), rr["percent"], float(row["REPLY RATE"].rstrip("%")),
+	    round(metric(P, "mailq_campaign_reply_rate", campaign=name) * 100, 1))
+	letters = [x[0] for x in db.execute("SELECT v.letter FROM step s JOIN variant v ON v.step_id = s.id WHERE s.campaign_id = ? AND s.number = 0 ORDER BY v.letter", (cid,))]
+	agree("%s variants" % name, letters, [v["variant"] for v in c["variants"]])
+	for v in c["variants"]:
+		L = v["variant"]
+		k, r = db.execute("SELECT count(*), count(*) FILTER (WHERE cl.status = 'replied') " + CONTACTED + " AND cl.letter = ?", (cid, L)).fetchone()
+		lab = dict(campaign=name, variant=L)
+		agree("%s %s contacted" % (name, L), k, v["contacted"], metric(P, "mailq_variant_contacted_leads", **lab))
+		agree("%s %s replied" % (name, L), r, v["replied"], metric(P, "mailq_variant_replied_leads", **lab))
+		agree("%s %s reply rate" % (name, L), pct(r, k), v["percent"], round(metric(P, "mailq_variant_reply_rate", **lab) * 100, 1))
+		if name == "q4":
+			t = [x for x in detail_steps if x["STEP"] == "0" and x["VARIANT"] == L]
+			agree("q4 %s in the detail's table" % L, (r, pct(r, k)), (int(t[0]["REPLIED"]), float(t[0]["REPLY RATE"].rstrip("%"))))
+			if r == 0:
+				fail("variant %s of q4 has no reply" % L)
+	if sum(v["contacted"] for v in c["variants"]) != rr["contacted"] or sum(v["replied"] for v in c["variants"]) != rr["replied"]:
+		fail("%s: the variants do not add up" % name)
+	n += 1
+if [x["REPLIED"] for x in detail_steps if x["STEP"] != "0"] != ["-"] or \
+    [c["resolved"] for c in J["campaigns"]] != [0, 2, 0]:
+	fail("follow-ups have no reply rate; q4 resolved two unknown messages")
+n += 1
+CLASSES = ["own", "hard_bounce", "soft_bounce", "auto_reply", "unsubscribe", "reply", "unmatched", "duplicate"]
+paused = 0
+for m in J["mailboxes"]:
+	name = m["name"]
+	mid, paused_at, why, limit, window, resumed = db.execute("SELECT id, bounce_paused_at, bounce_paused_why, bounce_rate, bounce_window, coalesce(bounce_resumed_at, 0) FROM mailbox WHERE name = ?", (name,)).fetchone()
+	row, mrow = in_rows[name], mb_rows[name]
+	lab = dict(mailbox=name, sender=m["sender"])
+	paused += paused_at is not None
+	agree("%s paused" % name, paused_at is not None, m["paused"], mrow["STATE"] == "paused", metric(P, "mailq_mailbox_paused", **lab) == 1)
+	agree("%s paused since" % name, (paused_at, local(paused_at or 0)), (m["paused_since"], row["PAUSED SINCE"]))
+	agree("%s paused why" % name, (why, why or "-"), (m["paused_why"], row["PAUSED WHY"]))
+	bounced = one("SELECT count(*) FROM (SELECT status FROM send_log WHERE mailbox_id = ? AND status IN ('sent', 'bounced', 'unknown') AND claimed_at >= ? ORDER BY claimed_at DESC LIMIT ?) WHERE status = 'bounced'", mid, resumed, window)
+	b = m["bounces"]
+	agree("%s bounces" % name, (bounced, window, pct(bounced, window)), (b["bounced"], b["window"], b["percent"]))
+	agree("%s bounce rate" % name, "%.1f%% (%d/%d)" % (pct(bounced, window), bounced, window), row["BOUNCE RATE"])
+	agree("%s bounce ratio" % name, round(bounced / window, 9), round(metric(P, "mailq_mailbox_bounce_rate", **lab), 9))
+	agree("%s pause above" % name, limit, b["pause_above"], int(row["PAUSE ABOVE"].rstrip("%")), round(metric(P, "mailq_mailbox_bounce_rate_limit", **lab) * 100))
+	fetched = one("SELECT coalesce(max(read_at), 0) FROM inbox_folder WHERE mailbox_id = ?", mid)
+	agree("%s last fetch" % name, (fetched, local(fetched), fetched), (m["last_fetch"] or 0, row["LAST FETCH"], metric(P, "mailq_mailbox_last_fetch_timestamp_seconds", **lab)))
+	ferr = one("SELECT group_concat(folder || ': ' || error, '; ') FROM inbox_folder WHERE mailbox_id = ? AND error IS NOT NULL", mid)
+	agree("%s fetch error" % name, (ferr, ferr is not None, True), (m["fetch_error"], metric(P, "mailq_mailbox_fetch_failing", **lab) == 1,
+	    row["FETCH ERROR"] == (ferr or "-") or (len(ferr) > 50 and row["FETCH ERROR"] == ferr[:49] + "…")))
+	read = one("SELECT count(*) FROM inbound WHERE mailbox_id = ?", mid)
+	agree("%s read" % name, read, m["read"], int(row["READ"]), sum(metric(P, "mailq_inbound_messages_total", mailbox=name, **{"class": k}) for k in CLASSES))
+	for k in CLASSES:
+		agree("%s %s" % (name, k), one("SELECT count(*) FROM inbound WHERE mailbox_id = ? AND class = ?", mid, k),
+		    m["inbound"][k], metric(P, "mailq_inbound_messages_total", mailbox=name, **{"class": k}))
+if paused != 1 or not any(m["fetch_error"] for m in J["mailboxes"]):
+	fail("the test should have one paused mailbox and a fetch error")
+n += 1
+# --inbox: unmatched first, then the newest; the rest of the view unchanged
+I = json.load(open("inbox.json"))
+try:
+	validate(I, schema, schema)
+except ValueError as e:
+	fail("schema: %s" % e)
+if I["campaigns"] != J["campaigns"] or I["mailboxes"] != J["mailboxes"]:
+	fail("--inbox changed the other figures")
+n += 1
+INBOX = "SELECT i.read_at, mb.name, i.folder, nullif(i.from_addr, ''), i.class, i.reason, l.email, c.name, i.resolved FROM inbound i JOIN mailbox mb ON mb.id = i.mailbox_id LEFT JOIN lead l ON l.id = i.lead_id LEFT JOIN campaign c ON c.id = i.campaign_id ORDER BY i.class = 'unmatched' DESC, i.read_at DESC, i.id DESC LIMIT ?"
+want = db.execute(INBOX, (4,)).fetchall()
+agree("--inbox 4 --json", want, [(x["read_at"], x["mailbox"], x["folder"], x["from"], x["class"], x["reason"], x["lead"], x["campaign"], int(x["resolved"])) for x in I["inbox"]])
+want = db.execute(INBOX, (20,)).fetchall()
+rows = parse_table(open("inbox.txt").read().rstrip("\n").split("\n"))
+agree("--inbox table", [(local(w[0]), w[1], w[2], w[3] or "-", w[4], w[6] or "-", w[7] or "-") for w in want],
+    [(r["READ"], r["MAILBOX"], r["FOLDER"], r["FROM"], r["CLASS"], r["LEAD"], r["CAMPAIGN"]) for r in rows])
+for w, r in zip(want, rows):
+	if not (r["REASON"] == w[5] or r["REASON"].endswith("…") and w[5].startswith(r["REASON"][:-1])):
+		fail("--inbox reason %r, want %r" % (r["REASON"], w[5]))
+if rows[0]["CLASS"] != "unmatched" or len(rows) != one("SELECT count(*) FROM inbound") or len(I["inbox"]) != 4:
+	fail("--inbox: unmatched first, every message (fewer than 20), 4 with --inbox 4")
+n += 2
+PY
 out=$(/usr/bin/python3 agree.py "$NOW" "$MQ_TOP/docs/stats.schema.json") || fail "$out"
 CHECKS=$((CHECKS + out))
 echo "# stats: $out figures agree in the table, JSON, metrics and the database"
@@ -557,7 +675,9 @@ runs=$(cat "$T/stats.runs")
 smtpd_no_dupes
 expect 0 mailq-stats --prometheus
 grep_out "^mailq_send_log_duplicates 0$"
-eq "$(sql mailq.db "SELECT count(*) FROM send_log WHERE status = 'sent' AND mailbox_id IN (SELECT id FROM mailbox WHERE name IN ('m1', 'm2', 'm4'))")" \
-    "$(smtpd_count)" "sent in the send log and at the server"
+eq "$(sql mailq.db "SELECT count(*) FROM send_log s WHERE (status = 'sent' OR status = 'bounced' AND
+  EXISTS (SELECT 1 FROM inbound i WHERE i.send_log_id = s.id AND i.class = 'hard_bounce')) AND
+  mailbox_id IN (SELECT id FROM mailbox WHERE name IN ('m1', 'm2', 'm4'))")" \
+    "$(smtpd_count)" "sent (or bounced later) in the send log and at the server"
 echo "# stats: $runs runs of mailq-stats during 12 rounds of 8 overlapping ticks"
 done_checks
