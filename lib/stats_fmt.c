@@ -278,11 +278,12 @@ static const char *when(time_t t, const char *tz, char *buf, size_t len)
 	return buf;
 }
 
-/* When a failing mailbox is tried again: "-" when it is not failing. */
+/* When a failing mailbox is tried again: "-" when it is not failing, or
+ * waits for an operator (disabled, retired, paused). */
 static const char *next_try(const struct mq_db_stats_mailbox *m, time_t now,
     const char *tz, char *buf, size_t len)
 {
-	if (!m->failing_since || m->retired || !m->enabled)
+	if (!m->failing_since || m->retired || !m->enabled || m->paused_at)
 		return "-";
 	if (m->rest_until <= now)
 		return "now";
