@@ -58,6 +58,12 @@ expect 0 mailq-import -q w1 w1.csv
 expect 64 mailq-stats --json --prometheus
 expect 64 mailq-stats extra
 expect 64 mailq-stats --recent many
+expect 64 mailq-stats --inbox 0
+grep_err "--inbox: at least 1"
+expect 64 mailq-stats --campaign q4 --inbox
+grep_err "--campaign and --inbox exclude each other"
+expect 64 mailq-stats --inbox many
+grep_err "unexpected argument 'many'"
 expect 0 mailq-stats --help
 grep_out "^usage: mailq-stats"
 MAILQ_NOW=$T0 expect 66 mailq-stats --campaign nope
@@ -161,6 +167,9 @@ MAILQ_NOW=$NOW expect 0 mailq-stats --inbox
 cp "$T/out" inbox.txt
 MAILQ_NOW=$NOW expect 0 mailq-stats --inbox 4 --json
 cp "$T/out" inbox.json
+MAILQ_NOW=$NOW expect 0 mailq-stats --inbox=2
+eq 3 "$(wc -l < "$T/out")" "--inbox=2: a header and two messages"
+grep_out "^READ +MAILBOX +FOLDER +FROM +CLASS +LEAD +CAMPAIGN +REASON$"
 unchanged mailq.db
 [ -s "$T/err" ] && fail "stderr: $(cat "$T/err")"; ok
 
