@@ -1,9 +1,13 @@
 # mailq-stats: two campaigns sent by mailq-tick to the test server, with a
-# bounce, a retried 4xx, a mailbox failing AUTH and a stuck claim. The
-# figures of the table, the JSON and the Prometheus metrics must agree with
-# each other and with counts taken here from the database; the JSON must
-# validate against docs/stats.schema.json; the metrics must parse. It never
-# writes, works while the write lock is held, and while 8 ticks overlap.
+# bounce, a retried 4xx, a mailbox failing AUTH and a stuck claim; then what
+# comes back (replies in both variants, out-of-office, bounces, an
+# unsubscribe, a stranger, messages of unknown fate resolved), read by
+# mailq-fetch from Maildirs, pausing a mailbox. The figures of the table,
+# the JSON and the Prometheus metrics must agree with each other and with
+# counts taken here from the database; --inbox lists the unmatched first;
+# the JSON must validate against docs/stats.schema.json; the metrics must
+# parse. It never writes, works while the write lock is held, and while 8
+# ticks overlap.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
