@@ -9,12 +9,16 @@
 
 static const char help[] =
 "usage: mailq-stats [-qv] [-c FILE] [--campaign NAME [--recent N]]\n"
-"                   [--json | --prometheus] [--stuck-after S] [-o FILE]\n"
-"Show the state of every campaign, mailbox and sender, and the health\n"
-"checks, read from the database without ever writing to it.\n"
-"  --campaign NAME    that campaign in detail: steps and variants, failures\n"
-"                     by SMTP code, upcoming sends, recent attempts\n"
+"                   [--inbox [N]] [--json | --prometheus] [--stuck-after S]\n"
+"                   [-o FILE]\n"
+"Show the state of every campaign, mailbox and sender, what came back, and\n"
+"the health checks, read from the database without ever writing to it.\n"
+"  --campaign NAME    that campaign in detail: steps and variants with their\n"
+"                     reply rates, failures by SMTP code, upcoming sends,\n"
+"                     recent attempts\n"
 "  --recent N         recent attempts in the detail (default 10)\n"
+"  --inbox [N]        the N latest messages mailq-fetch read and what it\n"
+"                     decided, unmatched ones first (default 20)\n"
 "  --json             JSON (see mailq-stats(8) for the schema)\n"
 "  --prometheus       Prometheus text format, for the textfile collector\n"
 "  --stuck-after S    a claim this many seconds old is stuck (default 600)\n"
@@ -26,7 +30,8 @@ static const char help[] =
 "  -h, --help         this text\n"
 "  -V, --version      print the version\n";
 
-enum { OPT_CAMPAIGN = 256, OPT_RECENT, OPT_JSON, OPT_PROM, OPT_STUCK };
+enum { OPT_CAMPAIGN = 256, OPT_RECENT, OPT_JSON, OPT_PROM, OPT_STUCK,
+       OPT_INBOX };
 
 static void format(struct cmd *cmd, enum mq_stats_fmt *f,
     enum mq_stats_fmt want)
@@ -34,6 +39,19 @@ static void format(struct cmd *cmd, enum mq_stats_fmt *f,
 	if (*f != MQ_STATS_TABLE && *f != want)
 		cmd_usage(cmd, "--json and --prometheus exclude each other");
 	*f = want;
+}
+
+/* --inbox's optional count: --inbox=N, --inbox N, or 20. */
+static int inbox_count(struct cmd *cmd, int argc, char **argv)
+{
+	const char *n = optarg;
+
+	if (n == NULL && optind < argc && argv[optind][0] >= '0' &&
+	    argv[optind][0] <= '9')
+		n = argv[optind++];
+	if (n != NULL && cmd_number(cmd, "--inbox", n, 100000) == 0)
+		cmd_usage(cmd, "--inbox: at least 1");
+	return n != NULL ? cmd_number(cmd, "--inbox", n, 100000) : 20;
 }
 
 int main(int argc, char **argv)
@@ -44,6 +62,7 @@ int main(int argc, char **argv)
 	    { "json", no_argument, NULL, OPT_JSON },
 	    { "prometheus", no_argument, NULL, OPT_PROM },
 	    { "stuck-after", required_argument, NULL, OPT_STUCK },
+	    { "inbox", optional_argument, NULL, OPT_INBOX },
 	    { "output", required_argument, NULL, 'o' },
 	    { NULL, 0, NULL, 0 } };
 	struct mq_stats_req req = { .recent = 10, .stuck_after = 600 };
@@ -67,12 +86,15 @@ int main(int argc, char **argv)
 		case OPT_PROM: format(&cmd, &f, MQ_STATS_PROMETHEUS); break;
 		case OPT_STUCK: req.stuck_after = cmd_number(&cmd, "--stuck-after",
 		    optarg, 100000000); break;
+		case OPT_INBOX: req.inbox = inbox_count(&cmd, argc, argv); break;
 		case 'o': output = optarg; break;
 		default: cmd_option(&cmd, c, optarg);
 		}
 	}
 	if (optind < argc)
 		cmd_usage(&cmd, "unexpected argument '%s'", argv[optind]);
+	if (req.campaign != NULL && req.inbox > 0)
+		cmd_usage(&cmd, "--campaign and --inbox exclude each other");
 	cmd_ready(&cmd);
 	if ((rc = mq_clock_now(&req.now, &err)) != MQ_OK)
 		return cmd_fail(&cmd, rc, &err);

@@ -184,7 +184,7 @@ static int hard_bounce(struct mq_db *db, const struct mq_inbound_at *at,
 	    "smtp_reply = ?2 WHERE id = ?1 AND status IN ('sent', 'unknown')",
 	    "Is", s->id, reason);
 	if (rc == MQ_OK && sqlite3_changes(db->h) > 0) {
-		out->resolved = strcmp(s->status, "unknown") == 0;
+		out->resolved |= strcmp(s->status, "unknown") == 0;
 		rc = mq_db_run(db, err, "UPDATE attempt SET outcome = "
 		    "'bounced', detail = ?2 WHERE id = (SELECT max(id) FROM "
 		    "attempt WHERE send_log_id = ?1) AND outcome IN ('sent', "
@@ -602,10 +602,30 @@ int mq_db_unknown_sent(struct mq_db *db, sqlite3_int64 id,
 
 /* --- the bounce guard ------------------------------------------------------ */
 
+int mq_db_bounce_count(struct mq_db *db, sqlite3_int64 mailbox,
+    int *bounced, int *window, struct mq_err *err)
+{
+	sqlite3_int64 w = 100, b = 0;
+	int rc;
+
+	if ((rc = mq_db_get(db, err, &w, NULL, "SELECT bounce_window FROM "
+	    "mailbox WHERE id = ?1", "I", mailbox)) == MQ_OK)
+		rc = mq_db_get(db, err, &b, NULL, "SELECT count(*) FROM (SELECT "
+		    "status FROM send_log WHERE mailbox_id = ?1 AND status IN "
+		    "('sent', 'bounced', 'unknown') AND claimed_at >= "
+		    "coalesce((SELECT bounce_resumed_at FROM mailbox WHERE id = "
+		    "?1), 0) ORDER BY claimed_at DESC LIMIT ?2) WHERE status = "
+		    "'bounced'", "II", mailbox, w);
+	*bounced = (int)b;
+	*window = (int)w;
+	return rc;
+}
+
 int mq_db_bounce_guard(struct mq_db *db, sqlite3_int64 mailbox, time_t now,
     int *paused, struct mq_err *err)
 {
-	sqlite3_int64 rate = 0, window = 100, bounced = 0;
+	sqlite3_int64 rate = 0;
+	int window = 100, bounced = 0;
 	char why[200];
 	int rc;
 
@@ -613,20 +633,13 @@ int mq_db_bounce_guard(struct mq_db *db, sqlite3_int64 mailbox, time_t now,
 	if ((rc = mq_db_get(db, err, &rate, NULL, "SELECT bounce_rate FROM "
 	    "mailbox WHERE id = ?1 AND bounce_paused_at IS NULL", "I",
 	    mailbox)) != MQ_OK || rate == 0 ||
-	    (rc = mq_db_get(db, err, &window, NULL, "SELECT bounce_window FROM "
-	    "mailbox WHERE id = ?1", "I", mailbox)) != MQ_OK ||
-	    (rc = mq_db_get(db, err, &bounced, NULL, "SELECT count(*) FROM "
-	    "(SELECT status FROM send_log WHERE mailbox_id = ?1 AND status IN "
-	    "('sent', 'bounced', 'unknown') AND claimed_at >= coalesce((SELECT "
-	    "bounce_resumed_at FROM mailbox WHERE id = ?1), 0) ORDER BY "
-	    "claimed_at DESC LIMIT ?2) WHERE status = 'bounced'", "II", mailbox,
-	    window)) != MQ_OK)
+	    (rc = mq_db_bounce_count(db, mailbox, &bounced, &window, err)) !=
+	    MQ_OK)
 		return rc;
-	if (bounced * 100 <= rate * window)
+	if ((sqlite3_int64)bounced * 100 <= rate * window)
 		return MQ_OK;
-	snprintf(why, sizeof why, "%lld hard bounces in its last %lld sends "
-	    "(more than %lld %%)", (long long)bounced, (long long)window,
-	    (long long)rate);
+	snprintf(why, sizeof why, "%d hard bounces in its last %d sends "
+	    "(more than %lld %%)", bounced, window, (long long)rate);
 	rc = mq_db_run(db, err, "UPDATE mailbox SET bounce_paused_at = ?2, "
 	    "bounce_paused_why = ?3 WHERE id = ?1 AND bounce_paused_at IS NULL",
 	    "IIs", mailbox, (sqlite3_int64)now, why);

@@ -112,17 +112,29 @@ int mq_db_unknown_sends(struct mq_db *db, sqlite3_int64 mailbox,
     time_t since, struct mq_db_unknown_send **out, int *n,
     struct mq_err *err);
 
+/* How the evidence of a message found in the mailbox's Sent folder
+ * begins (then the folder's name): kept as its attempt's detail, which
+ * is how mailq-stats counts these resolutions. */
+#define MQ_DB_SENT_EVIDENCE "found in the mailbox's folder "
+
 /* Send-log row id, in the 'unknown' state, was found delivered (evidence
- * says where, e.g. "in Sent Items"): it becomes 'sent', with the
- * evidence kept in its attempt history, and its follow-up is planned.
- * *resolved = 0 when it was no longer unknown. One transaction. */
+ * says where, e.g. MQ_DB_SENT_EVIDENCE "Sent Items"): it becomes 'sent',
+ * with the evidence kept in its attempt history, and its follow-up is
+ * planned. *resolved = 0 when it was no longer unknown. One transaction. */
 int mq_db_unknown_sent(struct mq_db *db, sqlite3_int64 id,
     const char *evidence, time_t now, int *resolved, struct mq_err *err);
 
+/* The figure the bounce guard judges: *bounced of the mailbox's last
+ * *window (its bounce_window) sends since it was last resumed are hard
+ * bounces. Reads only; inside the caller's transaction or snapshot. */
+int mq_db_bounce_count(struct mq_db *db, sqlite3_int64 mailbox,
+    int *bounced, int *window, struct mq_err *err);
+
 /* The bounce guard of mailbox: when its hard bounces among its last
- * bounce_window sends since it was last resumed are more than
- * bounce_rate percent of bounce_window, it is paused (*paused = 1) until
- * an operator resumes it. Inside the caller's transaction. */
+ * bounce_window sends since it was last resumed (mq_db_bounce_count) are
+ * more than bounce_rate percent of bounce_window, it is paused
+ * (*paused = 1) until an operator resumes it. Inside the caller's
+ * transaction. */
 int mq_db_bounce_guard(struct mq_db *db, sqlite3_int64 mailbox, time_t now,
     int *paused, struct mq_err *err);
 

@@ -22,6 +22,22 @@ int mq_db_stats_begin(struct mq_db *db, struct mq_err *err);
 /* Ends it; never fails. */
 void mq_db_stats_end(struct mq_db *db);
 
+/* The classes of inbound messages, as the inbound table names them. */
+enum { MQ_IN_OWN, MQ_IN_HARD_BOUNCE, MQ_IN_SOFT_BOUNCE, MQ_IN_AUTO_REPLY,
+       MQ_IN_UNSUBSCRIBE, MQ_IN_REPLY, MQ_IN_UNMATCHED, MQ_IN_DUPLICATE,
+       MQ_IN_N };
+extern const char *const mq_db_inbound_classes[MQ_IN_N];
+
+/* Leads of step 0's variant letter whose first message left (sent,
+ * bounced or unknown), and how many of them replied (campaign_lead
+ * status 'replied': by mail, or marked by mailq-campaign replied). */
+struct mq_db_stats_variant {
+	char letter[16];
+	int  contacted, replied;
+};
+
+#define MQ_DB_STATS_VARIANTS 26
+
 /* One campaign's counts. */
 struct mq_db_stats_counts {
 	int lead[MQ_LEAD_N];        /* campaign_lead by status */
@@ -29,10 +45,20 @@ struct mq_db_stats_counts {
 	int pending;                /* queue items waiting */
 	int sending;                /* queue items claimed */
 	int stuck;                  /* claimed before the stuck limit */
+	int inbound[MQ_IN_N];       /* inbound messages matched to it */
+	int resolved;               /* 'unknown' messages proved delivered:
+	                               inbound rows marked resolved, and
+	                               messages found in a Sent folder */
+	int contacted, replied;     /* the sum of its variants' */
+	struct mq_db_stats_variant variant[MQ_DB_STATS_VARIANTS];
+	int n_variants;             /* step 0's, by letter; with leads of a
+	                               letter no longer in step 0 */
 };
 
 /* Fills k[i] for the campaign ids[i], i < n (k zeroed first): one grouped
- * query per table. Claims older than stuck_before are stuck. */
+ * query per table (campaign_lead, send_log, inbound, the attempts that
+ * hold Sent-folder evidence, and step 0's leads by letter). Claims older
+ * than stuck_before are stuck. */
 int mq_db_stats_counts(struct mq_db *db, const sqlite3_int64 *ids, int n,
     time_t stuck_before, struct mq_db_stats_counts *k, struct mq_err *err);
 
@@ -56,9 +82,20 @@ struct mq_db_stats_mailbox {
 	time_t        rest_until;          /* failing: tried again then */
 	int           failures;            /* failures in a row */
 	int           sent;                /* messages sent, ever */
+	int           bounce_rate;         /* % of bounce_window that pauses
+	                                      it; 0: never */
+	time_t        paused_at;           /* 0: not paused by its bounce
+	                                      guard */
+	char          paused_why[200];
+	time_t        fetched_at;          /* last folder opened by
+	                                      mailq-fetch; 0: never */
+	char          fetch_error[256];    /* "FOLDER: error; ...", "" */
+	int           inbound[MQ_IN_N];    /* messages read, by class */
+	int           read;                /* all messages read */
 };
 
-/* Every mailbox, retired last, then by name; *out is malloc'd (free it). */
+/* Every mailbox, retired last, then by name; *out is malloc'd (free it).
+ * The inbound counts come from one grouped query over inbound. */
 int mq_db_stats_mailboxes(struct mq_db *db, struct mq_db_stats_mailbox **out,
     int *n, struct mq_err *err);
 
@@ -107,6 +144,25 @@ struct mq_db_stats_send {
 	int    code;
 	char   reply[256];
 };
+
+/* An inbound message as mailq-fetch decided it. */
+struct mq_db_stats_inbound {
+	time_t read_at;
+	char   mailbox[128];
+	char   folder[128];
+	char   from[320];
+	char   subject[200];
+	char   cls[16];         /* a name of mq_db_inbound_classes */
+	char   reason[400];
+	char   lead[320];       /* what it matched, or "" */
+	char   campaign[128];
+	int    resolved;        /* proved an 'unknown' message delivered */
+};
+
+/* Up to limit inbound messages: the unmatched ones first (they need a
+ * human), newest first, then the others, newest first. */
+int mq_db_stats_inbox(struct mq_db *db, int limit,
+    struct mq_db_stats_inbound **out, int *n, struct mq_err *err);
 
 /* Steps and variants with their message counts, by step then letter. */
 int mq_db_stats_steps(struct mq_db *db, sqlite3_int64 id,

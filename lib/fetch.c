@@ -181,7 +181,7 @@ static int read_sent(struct run *r, struct box *b, struct mq_err *err)
 	    (rc = mq_inbox_folder(b->in, b->folder, &b->uidvalidity, err)) !=
 	    MQ_OK)
 		goto out;
-	snprintf(evidence, sizeof evidence, "found in the mailbox's folder %s",
+	snprintf(evidence, sizeof evidence, MQ_DB_SENT_EVIDENCE "%s",
 	    b->folder);
 	for (int i = 0; rc == MQ_OK && i < n; i++) {
 		if ((rc = mq_inbox_find(b->in, u[i].message_id, &found, err)) !=

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "db_inbound.h"
 #include "next_send.h"
 #include "report.h"
 #include "stats.h"
@@ -99,6 +100,11 @@ int mq_stats_project(const struct mq_sched *s, time_t next_send_at,
 	return rc;
 }
 
+double mq_stats_percent(int part, int whole)
+{
+	return whole > 0 ? 100.0 * part / whole : 0.0;
+}
+
 /* The figures of one campaign that are not plain counts. */
 static int campaign_figures(struct mq_db *db, struct mq_stats_campaign *sc,
     time_t now, struct mq_err *err)
@@ -112,7 +118,7 @@ static int campaign_figures(struct mq_db *db, struct mq_stats_campaign *sc,
 		sc->leads += sc->k.lead[i];
 	finished = sc->leads - sc->k.lead[MQ_LEAD_QUEUED] -
 	    sc->k.lead[MQ_LEAD_ACTIVE];
-	sc->progress = sc->leads ? 100.0 * finished / sc->leads : 0.0;
+	sc->progress = mq_stats_percent(finished, sc->leads);
 	mq_stats_window(&s, now, &sc->window_open, sc->window,
 	    sizeof sc->window);
 	rc = mq_next_send(db, &sc->c, now, &sc->next_send, err);
@@ -190,10 +196,14 @@ static int mailboxes_and_senders(struct mq_db *db, struct mq_stats *st,
 	}
 	for (st->n_mailboxes = 0; rc == MQ_OK && st->n_mailboxes < nm;
 	    st->n_mailboxes++) {
-		st->mailboxes[st->n_mailboxes].m = m[st->n_mailboxes];
-		rc = mq_db_stats_today(db, MQ_DB_STATS_MAILBOX,
-		    m[st->n_mailboxes].id, day0,
-		    &st->mailboxes[st->n_mailboxes].today, err);
+		struct mq_stats_mailbox *b = &st->mailboxes[st->n_mailboxes];
+
+		b->m = m[st->n_mailboxes];
+		rc = mq_db_stats_today(db, MQ_DB_STATS_MAILBOX, b->m.id, day0,
+		    &b->today, err);
+		if (rc == MQ_OK)
+			rc = mq_db_bounce_count(db, b->m.id, &b->bounced,
+			    &b->window, err);
 	}
 	for (st->n_senders = 0; rc == MQ_OK && st->n_senders < ns;
 	    st->n_senders++) {
@@ -309,6 +319,10 @@ int mq_stats_collect(struct mq_db *db, const struct mq_stats_req *req,
 		rc = health(db, st, err);
 	if (rc == MQ_OK && req->campaign != NULL)
 		rc = detail(db, st, req->campaign, req->recent, err);
+	st->inbox_asked = req->inbox > 0;
+	if (rc == MQ_OK && st->inbox_asked)
+		rc = mq_db_stats_inbox(db, req->inbox, &st->inbox, &st->n_inbox,
+		    err);
 	mq_db_stats_end(db);
 	return rc;
 }
@@ -322,6 +336,7 @@ void mq_stats_free(struct mq_stats *st)
 	free(st->campaigns);
 	free(st->mailboxes);
 	free(st->senders);
+	free(st->inbox);
 	if (st->detail != NULL) {
 		free(st->detail->steps);
 		free(st->detail->failures);

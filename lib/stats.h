@@ -35,6 +35,9 @@ struct mq_stats_campaign {
 struct mq_stats_mailbox {
 	struct mq_db_stats_mailbox m;
 	int                        today;
+	int                        bounced;  /* hard bounces of its last */
+	int                        window;   /* bounce_window sends, as its
+	                                        bounce guard counts them */
 };
 
 struct mq_stats_sender {
@@ -80,6 +83,9 @@ struct mq_stats {
 	int                       n_senders;
 	struct mq_stats_health    health;
 	struct mq_stats_detail   *detail;     /* NULL without a campaign */
+	int                       inbox_asked;/* the request's inbox > 0 */
+	struct mq_db_stats_inbound *inbox;    /* unmatched first, then newest */
+	int                       n_inbox;
 };
 
 struct mq_stats_req {
@@ -88,12 +94,17 @@ struct mq_stats_req {
 	const char *campaign;     /* detail for this one, or NULL */
 	int         recent;       /* recent attempts in the detail */
 	int         stuck_after;  /* seconds; a claim that old is stuck */
+	int         inbox;        /* list this many inbound messages; 0: none */
 };
 
 /* Collects everything into *st (free with mq_stats_free) from one read
  * snapshot. MQ_PERM (EX_NOINPUT) when req->campaign does not exist. */
 int mq_stats_collect(struct mq_db *db, const struct mq_stats_req *req,
     struct mq_stats *st, struct mq_err *err);
+
+/* part as a percentage of whole, 0 when whole is 0: a reply rate, a
+ * bounce rate, progress. */
+double mq_stats_percent(int part, int whole);
 
 /* Frees what st holds (not st itself). */
 void mq_stats_free(struct mq_stats *st);

@@ -229,17 +229,61 @@ static void campaign_cells(struct tab *t, const struct mq_stats_campaign *sc,
 	    next_of(sc, now, next, sizeof next), sc->window, b[12]);
 }
 
+static const char *pct(char *buf, size_t len, int part, int whole)
+{
+	snprintf(buf, len, "%.1f%%", mq_stats_percent(part, whole));
+	return buf;
+}
+
+static const char answers_align[] = "lrrrrrrrr";
+
+static void answers_head(struct tab *t)
+{
+	t->ncol = sizeof answers_align - 1;
+	t->align = answers_align;
+	tab_row(t, "CAMPAIGN", "REPLIES", "AUTO-REPLIES", "HARD BOUNCES",
+	    "SOFT BOUNCES", "UNSUBSCRIBES", "RESOLVED", "CONTACTED",
+	    "REPLY RATE");
+}
+
+/* What came back for a campaign: inbound messages matched to it. */
+static void answers_cells(struct tab *t, const struct mq_stats_campaign *sc)
+{
+	const struct mq_db_stats_counts *k = &sc->k;
+	char b[8][32];
+
+	tab_row(t, sc->c.name, num(b[0], 32, k->inbound[MQ_IN_REPLY]),
+	    num(b[1], 32, k->inbound[MQ_IN_AUTO_REPLY]),
+	    num(b[2], 32, k->inbound[MQ_IN_HARD_BOUNCE]),
+	    num(b[3], 32, k->inbound[MQ_IN_SOFT_BOUNCE]),
+	    num(b[4], 32, k->inbound[MQ_IN_UNSUBSCRIBE]),
+	    num(b[5], 32, k->resolved), num(b[6], 32, k->contacted),
+	    pct(b[7], 32, k->replied, k->contacted));
+}
+
+/* As lib/mailbox ranks them: a mailbox that may not send at all first. */
 static const char *mailbox_state(const struct mq_db_stats_mailbox *m)
 {
 	return m->retired ? "retired" : !m->enabled ? "disabled" :
-	    m->failing_since ? "failing" : "ok";
+	    m->paused_at ? "paused" : m->failing_since ? "failing" : "ok";
 }
 
-/* When a failing mailbox is tried again: "-" when it is not failing. */
+/* A moment in the configuration's time zone, or "-" for 0. */
+static const char *when(time_t t, const char *tz, char *buf, size_t len)
+{
+	if (t == 0)
+		return "-";
+	mq_sched_format(tz != NULL ? tz : "UTC", t, "%Y-%m-%d %H:%M", buf, len,
+	    NULL);
+	return buf;
+}
+
+/* When a failing mailbox is tried again: "-" when it is not failing, or
+ * waits for an operator (disabled, retired, paused). */
 static const char *next_try(const struct mq_db_stats_mailbox *m, time_t now,
     const char *tz, char *buf, size_t len)
 {
-	if (!m->failing_since || m->retired || !m->enabled)
+	if (!m->failing_since || m->retired || !m->enabled || m->paused_at)
 		return "-";
 	if (m->rest_until <= now)
 		return "now";
@@ -267,6 +311,37 @@ static void mailbox_table(const struct mq_stats *st, FILE *out)
 		    num(sent, sizeof sent, m->m.sent),
 		    next_try(&m->m, st->now, st->timezone, at, sizeof at),
 		    mailbox_state(&m->m), err);
+	}
+	tab_print(&t, out);
+}
+
+/* What each mailbox read (mailq-fetch) and its bounce guard. */
+static void inbox_mailbox_table(const struct mq_stats *st, FILE *out)
+{
+	struct tab t = { .ncol = 8, .align = "llrrrlll" };
+	char at[32], read[32], rate[48], limit[32], since[32], why[128],
+	    ferr[128];
+
+	tab_row(&t, "MAILBOX", "LAST FETCH", "READ", "BOUNCE RATE",
+	    "PAUSE ABOVE", "PAUSED SINCE", "PAUSED WHY", "FETCH ERROR");
+	for (int i = 0; i < st->n_mailboxes; i++) {
+		const struct mq_stats_mailbox *m = &st->mailboxes[i];
+
+		snprintf(rate, sizeof rate, "%.1f%% (%d/%d)",
+		    mq_stats_percent(m->bounced, m->window), m->bounced,
+		    m->window);
+		if (m->m.bounce_rate > 0)
+			snprintf(limit, sizeof limit, "%d%%", m->m.bounce_rate);
+		else
+			snprintf(limit, sizeof limit, "never");
+		mq_stats_fmt_fit(*m->m.paused_why ? m->m.paused_why : "-", 60,
+		    why, sizeof why);
+		mq_stats_fmt_fit(*m->m.fetch_error ? m->m.fetch_error : "-", 50,
+		    ferr, sizeof ferr);
+		tab_row(&t, m->m.name, when(m->m.fetched_at, st->timezone, at,
+		    sizeof at), num(read, sizeof read, m->m.read), rate, limit,
+		    when(m->m.paused_at, st->timezone, since, sizeof since), why,
+		    ferr);
 	}
 	tab_print(&t, out);
 }
@@ -317,23 +392,43 @@ static void overview(const struct mq_stats *st, FILE *out)
 		campaign_cells(&t, &st->campaigns[i], st->now);
 	tab_print(&t, out);
 	fputc('\n', out);
+	answers_head(&t);
+	for (int i = 0; i < st->n_campaigns; i++)
+		answers_cells(&t, &st->campaigns[i]);
+	tab_print(&t, out);
+	fputc('\n', out);
 	mailbox_table(st, out);
+	fputc('\n', out);
+	inbox_mailbox_table(st, out);
 	fputc('\n', out);
 	sender_table(st, out);
 	fputc('\n', out);
 	health_table(st, out);
 }
 
-static void steps_table(const struct mq_stats_detail *d, FILE *out)
+/* Step 0's variant of k with this letter, or NULL. */
+static const struct mq_db_stats_variant *variant_of(
+    const struct mq_db_stats_counts *k, const char *letter)
 {
-	struct tab t = { .ncol = 9, .align = "rlrrrrrrr" };
-	char b[9][32];
+	for (int i = 0; i < k->n_variants; i++)
+		if (strcmp(k->variant[i].letter, letter) == 0)
+			return &k->variant[i];
+	return NULL;
+}
+
+static void steps_table(const struct mq_stats_detail *d,
+    const struct mq_stats_campaign *sc, FILE *out)
+{
+	struct tab t = { .ncol = 11, .align = "rlrrrrrrrrr" };
+	const struct mq_db_stats_variant *v;
+	char b[10][32];
 
 	tab_row(&t, "STEP", "VARIANT", "SENT", "FAILED", "BOUNCED", "UNKNOWN",
-	    "SENDING", "RETRY", "DROPPED");
+	    "SENDING", "RETRY", "DROPPED", "REPLIED", "REPLY RATE");
 	for (int i = 0; i < d->n_steps; i++) {
 		const struct mq_db_stats_step *s = &d->steps[i];
 
+		v = s->step == 0 ? variant_of(&sc->k, s->letter) : NULL;
 		tab_row(&t, num(b[0], 32, s->step), s->letter,
 		    num(b[1], 32, s->msg[MQ_MSG_SENT]),
 		    num(b[2], 32, s->msg[MQ_MSG_FAILED]),
@@ -341,7 +436,10 @@ static void steps_table(const struct mq_stats_detail *d, FILE *out)
 		    num(b[4], 32, s->msg[MQ_MSG_UNKNOWN]),
 		    num(b[5], 32, s->msg[MQ_MSG_SENDING]),
 		    num(b[6], 32, s->msg[MQ_MSG_RETRY]),
-		    num(b[7], 32, s->msg[MQ_MSG_DROPPED]));
+		    num(b[7], 32, s->msg[MQ_MSG_DROPPED]),
+		    s->step != 0 ? "-" : num(b[8], 32, v ? v->replied : 0),
+		    s->step != 0 ? "-" : pct(b[9], 32, v ? v->replied : 0,
+		    v ? v->contacted : 0));
 	}
 	tab_print(&t, out);
 }
@@ -428,13 +526,44 @@ static void detail(const struct mq_stats *st, FILE *out)
 	campaign_cells(&t, sc, st->now);
 	tab_print(&t, out);
 	fputc('\n', out);
-	steps_table(st->detail, out);
+	answers_head(&t);
+	answers_cells(&t, sc);
+	tab_print(&t, out);
+	fputc('\n', out);
+	steps_table(st->detail, sc, out);
 	fputc('\n', out);
 	failures_table(st->detail, out);
 	fputc('\n', out);
 	upcoming_table(st, sc, out);
 	fputc('\n', out);
 	recent_table(st->detail, sc, out);
+}
+
+/* The inbound messages asked for with --inbox. */
+static void inbox_table(const struct mq_stats *st, FILE *out)
+{
+	struct tab t = { .ncol = 8, .align = "llllllll" };
+	char at[32], from[128], reason[256];
+
+	if (st->n_inbox == 0) {
+		fputs("INBOX  none\n", out);
+		return;
+	}
+	tab_row(&t, "READ", "MAILBOX", "FOLDER", "FROM", "CLASS", "LEAD",
+	    "CAMPAIGN", "REASON");
+	for (int i = 0; i < st->n_inbox; i++) {
+		const struct mq_db_stats_inbound *m = &st->inbox[i];
+
+		mq_stats_fmt_fit(*m->from ? m->from : "-", 40, from,
+		    sizeof from);
+		mq_stats_fmt_fit(*m->reason ? m->reason : "-", 70, reason,
+		    sizeof reason);
+		tab_row(&t, when(m->read_at, st->timezone, at, sizeof at),
+		    m->mailbox, m->folder, from, m->cls,
+		    *m->lead ? m->lead : "-", *m->campaign ? m->campaign : "-",
+		    reason);
+	}
+	tab_print(&t, out);
 }
 
 /* A small JSON writer: one value per line, indented by depth. */
@@ -547,6 +676,45 @@ static void js_counts(struct js *j, const char *key, const int *v,
 	js_close(j, '}');
 }
 
+/* "percent": part of whole, one decimal */
+static void js_percent(struct js *j, const char *key, int part, int whole)
+{
+	js_key(j, key);
+	fprintf(j->f, "%.1f", mq_stats_percent(part, whole));
+}
+
+static void js_reply_rate(struct js *j, const char *letter, int contacted,
+    int replied)
+{
+	js_open(j, letter != NULL ? NULL : "reply_rate", '{');
+	if (letter != NULL)
+		js_str(j, "variant", letter);
+	js_int(j, "contacted", contacted);
+	js_int(j, "replied", replied);
+	js_percent(j, "percent", replied, contacted);
+	js_close(j, '}');
+}
+
+/* What came back for a campaign. */
+static void json_answers(struct js *j, const struct mq_db_stats_counts *k)
+{
+	static const int matched[] = { MQ_IN_REPLY, MQ_IN_AUTO_REPLY,
+	    MQ_IN_HARD_BOUNCE, MQ_IN_SOFT_BOUNCE, MQ_IN_UNSUBSCRIBE };
+
+	js_open(j, "inbound", '{');
+	for (size_t i = 0; i < sizeof matched / sizeof matched[0]; i++)
+		js_int(j, mq_db_inbound_classes[matched[i]],
+		    k->inbound[matched[i]]);
+	js_close(j, '}');
+	js_int(j, "resolved", k->resolved);
+	js_reply_rate(j, NULL, k->contacted, k->replied);
+	js_open(j, "variants", '[');
+	for (int i = 0; i < k->n_variants; i++)
+		js_reply_rate(j, k->variant[i].letter, k->variant[i].contacted,
+		    k->variant[i].replied);
+	js_close(j, ']');
+}
+
 static void json_campaign(struct js *j, const struct mq_stats_campaign *sc)
 {
 	js_open(j, NULL, '{');
@@ -577,6 +745,7 @@ static void json_campaign(struct js *j, const struct mq_stats_campaign *sc)
 	for (int i = 0; i < sc->n_waiting; i++)
 		js_int(j, sc->waiting[i].mailbox, sc->waiting[i].n);
 	js_close(j, '}');
+	json_answers(j, &sc->k);
 	js_close(j, '}');
 }
 
@@ -596,7 +765,46 @@ static void json_mailbox(struct js *j, const struct mq_stats_mailbox *m)
 	js_int(j, "daily_limit", m->m.daily_limit);
 	js_int(j, "sent_today", m->today);
 	js_int(j, "sent", m->m.sent);
+	js_bool(j, "paused", m->m.paused_at != 0);
+	js_time(j, "paused_since", m->m.paused_at);
+	js_str(j, "paused_why", m->m.paused_why);
+	js_open(j, "bounces", '{');
+	js_int(j, "bounced", m->bounced);
+	js_int(j, "window", m->window);
+	js_percent(j, "percent", m->bounced, m->window);
+	js_int(j, "pause_above", m->m.bounce_rate);
 	js_close(j, '}');
+	js_time(j, "last_fetch", m->m.fetched_at);
+	js_str(j, "fetch_error", m->m.fetch_error);
+	js_int(j, "read", m->m.read);
+	js_counts(j, "inbound", m->m.inbound, mq_db_inbound_classes, MQ_IN_N);
+	js_close(j, '}');
+}
+
+static void json_inbox(struct js *j, const struct mq_stats *st)
+{
+	if (!st->inbox_asked) {
+		js_str(j, "inbox", NULL);
+		return;
+	}
+	js_open(j, "inbox", '[');
+	for (int i = 0; i < st->n_inbox; i++) {
+		const struct mq_db_stats_inbound *m = &st->inbox[i];
+
+		js_open(j, NULL, '{');
+		js_time(j, "read_at", m->read_at);
+		js_str(j, "mailbox", m->mailbox);
+		js_str(j, "folder", m->folder);
+		js_str(j, "from", m->from);
+		js_str(j, "subject", m->subject);
+		js_str(j, "class", m->cls);
+		js_str(j, "reason", m->reason);
+		js_str(j, "lead", m->lead);
+		js_str(j, "campaign", m->campaign);
+		js_bool(j, "resolved", m->resolved);
+		js_close(j, '}');
+	}
+	js_close(j, ']');
 }
 
 static void json_sender(struct js *j, const struct mq_stats_sender *s)
@@ -707,6 +915,7 @@ static void json(const struct mq_stats *st, FILE *out)
 		json_detail(&j, st);
 	else
 		js_str(&j, "detail", NULL);
+	json_inbox(&j, st);
 	js_close(&j, '}');
 }
 
@@ -763,20 +972,86 @@ static const struct {
 	  "Share of the leads that are finished." },
 	{ "mailq_campaign_stuck_claims", "gauge",
 	  "Claims in 'sending' for longer than the stuck limit." },
+	{ "mailq_campaign_replies_total", "counter",
+	  "Replies read by mailq-fetch and matched to the campaign." },
+	{ "mailq_campaign_auto_replies_total", "counter",
+	  "Automatic replies (out of office) matched to the campaign." },
+	{ "mailq_campaign_unsubscribes_total", "counter",
+	  "Requests by mail to be removed, matched to the campaign." },
+	{ "mailq_campaign_resolved_total", "counter",
+	  "Messages of unknown fate proved delivered by what came back or "
+	  "by the Sent folder." },
+	{ "mailq_campaign_contacted_leads", "gauge",
+	  "Leads whose first message left (sent, bounced or unknown)." },
+	{ "mailq_campaign_replied_leads", "gauge",
+	  "Contacted leads that replied." },
+	{ "mailq_campaign_reply_rate", "gauge",
+	  "Replied leads / contacted leads (0 when none was contacted)." },
 };
+
+static double ratio(int part, int whole)
+{
+	return mq_stats_percent(part, whole) / 100.0;
+}
 
 static double campaign_value(const struct mq_stats_campaign *sc, int i)
 {
+	const struct mq_db_stats_counts *k = &sc->k;
+
 	switch (i) {
-	case 0: return sc->k.msg[MQ_MSG_SENT];
-	case 1: return sc->k.msg[MQ_MSG_FAILED];
-	case 2: return sc->k.msg[MQ_MSG_BOUNCED];
+	case 0: return k->msg[MQ_MSG_SENT];
+	case 1: return k->msg[MQ_MSG_FAILED];
+	case 2: return k->msg[MQ_MSG_BOUNCED];
 	case 3: return sc->today;
 	case 4: return sc->c.daily_limit;
 	case 5: return sc->window_open;
 	case 6: return (double)sc->next_send;
 	case 7: return sc->progress / 100.0;
-	default: return sc->k.stuck;
+	case 8: return k->stuck;
+	case 9: return k->inbound[MQ_IN_REPLY];
+	case 10: return k->inbound[MQ_IN_AUTO_REPLY];
+	case 11: return k->inbound[MQ_IN_UNSUBSCRIBE];
+	case 12: return k->resolved;
+	case 13: return k->contacted;
+	case 14: return k->replied;
+	default: return ratio(k->replied, k->contacted);
+	}
+}
+
+/* Bounce reports and reply rates by step 0's variant, of every campaign. */
+static void prom_answers(const struct mq_stats *st, FILE *f)
+{
+	static const char *const name[] = { "mailq_variant_contacted_leads",
+	    "mailq_variant_replied_leads", "mailq_variant_reply_rate" };
+	static const char *const help[] = {
+	    "Leads of the variant of step 0 whose first message left.",
+	    "Of those, leads that replied.",
+	    "Replied leads / contacted leads of the variant of step 0." };
+	const struct mq_stats_campaign *c = st->campaigns;
+	const struct mq_db_stats_variant *v;
+	double x;
+
+	prom_head(f, "mailq_campaign_bounces_total", "counter",
+	    "Bounce reports read by mailq-fetch and matched to the campaign; "
+	    "a soft bounce that became hard counts as hard.");
+	for (int i = 0; i < st->n_campaigns; i++) {
+		prom(f, "mailq_campaign_bounces_total",
+		    c[i].k.inbound[MQ_IN_HARD_BOUNCE], 2, "campaign",
+		    c[i].c.name, "kind", "hard");
+		prom(f, "mailq_campaign_bounces_total",
+		    c[i].k.inbound[MQ_IN_SOFT_BOUNCE], 2, "campaign",
+		    c[i].c.name, "kind", "soft");
+	}
+	for (int m = 0; m < 3; m++) {
+		prom_head(f, name[m], "gauge", help[m]);
+		for (int i = 0; i < st->n_campaigns; i++)
+			for (int k = 0; k < c[i].k.n_variants; k++) {
+				v = &c[i].k.variant[k];
+				x = m == 0 ? v->contacted : m == 1 ? v->replied :
+				    ratio(v->replied, v->contacted);
+				prom(f, name[m], x, 2, "campaign", c[i].c.name,
+				    "variant", v->letter);
+			}
 	}
 }
 
@@ -818,31 +1093,73 @@ static void prom_campaigns(const struct mq_stats *st, FILE *f)
 			    campaign_value(&c[i], (int)m), 1, "campaign",
 			    c[i].c.name);
 	}
+	prom_answers(st, f);
+}
+
+/* Per-mailbox families with one sample each. */
+static const struct {
+	const char *name, *type, *help;
+} mailbox_metric[] = {
+	{ "mailq_mailbox_sent_total", "counter",
+	  "Messages sent from the mailbox." },
+	{ "mailq_mailbox_sent_today", "gauge",
+	  "Messages counted against the mailbox's limit today." },
+	{ "mailq_mailbox_daily_limit", "gauge", "The mailbox's daily limit." },
+	{ "mailq_mailbox_enabled", "gauge", "1 if the mailbox is enabled." },
+	{ "mailq_mailbox_failing", "gauge",
+	  "1 if the mailbox is failing (authentication, TLS)." },
+	{ "mailq_mailbox_paused", "gauge",
+	  "1 if the mailbox's bounce guard paused it (until resumed)." },
+	{ "mailq_mailbox_bounce_rate", "gauge",
+	  "Hard bounces among its last bounce_window sends since it was "
+	  "resumed, / bounce_window." },
+	{ "mailq_mailbox_bounce_rate_limit", "gauge",
+	  "The bounce rate above which the mailbox is paused (0: never)." },
+	{ "mailq_mailbox_last_fetch_timestamp_seconds", "gauge",
+	  "When mailq-fetch last opened one of its folders (0: never)." },
+	{ "mailq_mailbox_fetch_failing", "gauge",
+	  "1 if a folder of the mailbox could not be read last time." },
+};
+
+static double mailbox_value(const struct mq_stats_mailbox *b, int i)
+{
+	switch (i) {
+	case 0: return b->m.sent;
+	case 1: return b->today;
+	case 2: return b->m.daily_limit;
+	case 3: return b->m.enabled;
+	case 4: return b->m.failing_since != 0;
+	case 5: return b->m.paused_at != 0;
+	case 6: return ratio(b->bounced, b->window);
+	case 7: return b->m.bounce_rate / 100.0;
+	case 8: return (double)b->m.fetched_at;
+	default: return b->m.fetch_error[0] != '\0';
+	}
 }
 
 static void prom_mailboxes(const struct mq_stats *st, FILE *f)
 {
-	static const char *const name[] = { "mailq_mailbox_sent_total",
-	    "mailq_mailbox_sent_today", "mailq_mailbox_daily_limit",
-	    "mailq_mailbox_enabled", "mailq_mailbox_failing" };
-	static const char *const help[] = { "Messages sent from the mailbox.",
-	    "Messages counted against the mailbox's limit today.",
-	    "The mailbox's daily limit.", "1 if the mailbox is enabled.",
-	    "1 if the mailbox is failing (authentication, TLS)." };
-	double v;
+	const struct mq_stats_mailbox *b;
 
-	for (int m = 0; m < 5; m++) {
-		prom_head(f, name[m], m == 0 ? "counter" : "gauge", help[m]);
+	for (size_t m = 0; m < sizeof mailbox_metric /
+	    sizeof mailbox_metric[0]; m++) {
+		prom_head(f, mailbox_metric[m].name, mailbox_metric[m].type,
+		    mailbox_metric[m].help);
 		for (int i = 0; i < st->n_mailboxes; i++) {
-			const struct mq_stats_mailbox *b = &st->mailboxes[i];
-
-			v = m == 0 ? b->m.sent : m == 1 ? b->today : m == 2 ?
-			    b->m.daily_limit : m == 3 ? b->m.enabled :
-			    b->m.failing_since != 0;
-			prom(f, name[m], v, 2, "mailbox", b->m.name, "sender",
-			    b->m.sender);
+			b = &st->mailboxes[i];
+			prom(f, mailbox_metric[m].name,
+			    mailbox_value(b, (int)m), 2, "mailbox", b->m.name,
+			    "sender", b->m.sender);
 		}
 	}
+	prom_head(f, "mailq_inbound_messages_total", "counter",
+	    "Messages mailq-fetch read from the mailbox, by class.");
+	for (int i = 0; i < st->n_mailboxes; i++)
+		for (int c = 0; c < MQ_IN_N; c++)
+			prom(f, "mailq_inbound_messages_total",
+			    st->mailboxes[i].m.inbound[c], 2, "mailbox",
+			    st->mailboxes[i].m.name, "class",
+			    mq_db_inbound_classes[c]);
 	prom_head(f, "mailq_sender_sent_today", "gauge",
 	    "Messages counted against the sender's limit today.");
 	for (int i = 0; i < st->n_senders; i++)
@@ -903,6 +1220,8 @@ int mq_stats_fmt_print(const struct mq_stats *st, enum mq_stats_fmt f,
 		json(st, out);
 	else if (f == MQ_STATS_PROMETHEUS)
 		prometheus(st, out);
+	else if (st->inbox_asked)
+		inbox_table(st, out);
 	else if (st->detail != NULL)
 		detail(st, out);
 	else

@@ -1,9 +1,13 @@
 # mailq-stats: two campaigns sent by mailq-tick to the test server, with a
-# bounce, a retried 4xx, a mailbox failing AUTH and a stuck claim. The
-# figures of the table, the JSON and the Prometheus metrics must agree with
-# each other and with counts taken here from the database; the JSON must
-# validate against docs/stats.schema.json; the metrics must parse. It never
-# writes, works while the write lock is held, and while 8 ticks overlap.
+# bounce, a retried 4xx, a mailbox failing AUTH and a stuck claim; then what
+# comes back (replies in both variants, out-of-office, bounces, an
+# unsubscribe, a stranger, messages of unknown fate resolved), read by
+# mailq-fetch from Maildirs, pausing a mailbox. The figures of the table,
+# the JSON and the Prometheus metrics must agree with each other and with
+# counts taken here from the database; --inbox lists the unmatched first;
+# the JSON must validate against docs/stats.schema.json; the metrics must
+# parse. It never writes, works while the write lock is held, and while 8
+# ticks overlap.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
@@ -21,13 +25,16 @@ database = "mailq.db";
 senders = ( { name = "anna"; daily_limit = 100; }, { name = "piotr"; daily_limit = 40; } );
 mailboxes = (
   { name = "m1"; address = "anna@example.com"; sender = "anna"; daily_limit = 30;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; },
+    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none";
+    inbox = "maildir://$T/mail/m1"; inbox_sent_folder = "Sent"; },
   { name = "m2"; address = "anna@example.org"; sender = "anna"; daily_limit = 30;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; },
+    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none";
+    inbox = "maildir://$T/mail/m2"; inbox_sent_folder = "Sent"; inbox_folders = [ "INBOX" ]; },
   { name = "m3"; address = "piotr@example.net"; sender = "piotr"; daily_limit = 20;
     smtp = "smtp://127.0.0.1:$AUTH_PORT"; tls = "none"; username = "u"; password = "wrong"; },
   { name = "m4"; address = "piotr@example.com"; sender = "piotr"; daily_limit = 20;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; } );
+    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none";
+    inbox = "maildir://$T/mail/m4"; bounce_pause = { rate = 5; window = 10; }; } );
 campaigns = (
   { name = "q4"; sender = "anna"; mailboxes = [ "m1", "m2" ];
     schedule = { days = "MON-FRI"; start = "09:00"; end = "17:00"; holidays = "PL"; };
@@ -55,6 +62,12 @@ expect 0 mailq-import -q w1 w1.csv
 expect 64 mailq-stats --json --prometheus
 expect 64 mailq-stats extra
 expect 64 mailq-stats --recent many
+expect 64 mailq-stats --inbox 0
+grep_err "--inbox: at least 1"
+expect 64 mailq-stats --campaign q4 --inbox
+grep_err "--campaign and --inbox exclude each other"
+expect 64 mailq-stats --inbox many
+grep_err "unexpected argument 'many'"
 expect 0 mailq-stats --help
 grep_out "^usage: mailq-stats"
 MAILQ_NOW=$T0 expect 66 mailq-stats --campaign nope
@@ -82,6 +95,63 @@ eq bounced "$(q "SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id
 eq failed "$(q "SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id WHERE l.email = 'slow@example.com'")" "the 4xx given up"
 eq 1 "$(q "SELECT count(*) FROM mailbox WHERE name = 'm3' AND failing_since IS NOT NULL")" "m3 failing"
 
+# --- what comes back, read by mailq-fetch from each mailbox's Maildir: for
+# q4 a reply in each variant, an out-of-office, a soft and a hard bounce,
+# an unsubscribe, a copy, a stranger, and two messages of unknown fate, one
+# proved delivered by a reply, one found in the Sent folder; for w1 a hard
+# bounce that pauses m4 (bounce_pause window 10, rate 5 %). m2's Spam folder
+# does not exist: a fetch error.
+MK="/usr/bin/python3 $MQ_TOP/tests/mkinbound.py"
+for d in m1 m1/.Sent m2 m2/.Sent m4; do mkdir -p "$T/mail/$d/new" "$T/mail/$d/cur" "$T/mail/$d/tmp"; done
+mbox_of() { q "SELECT m.name FROM send_log s JOIN lead l ON l.id = s.lead_id JOIN mailbox m ON m.id = s.mailbox_id WHERE l.email = '$1' AND s.step = 0"; }
+sent_to() { grep -l "^To: .*$1" "$T"/smtpd/msg-*.eml | head -1; }
+N=0
+# deliver FILE MAILBOX [FOLDER]
+deliver() { N=$((N + 1)); cp "$1" "$T/mail/$2${3:+/.$3}/new/$((T0 + N)).M${N}P1.stats"; }
+# back KIND RCPT: what comes back for RCPT's first message, where it left from
+back() {
+	$MK "$1" "$(sent_to "$2")" "$T/in.eml" || fail "mkinbound $1 $2"
+	deliver "$T/in.eml" "$(mbox_of "$2")"
+}
+# unknown RCPT: RCPT's first message becomes one of unknown fate
+unknown() {
+	sql mailq.db "UPDATE send_log SET status = 'unknown' WHERE step = 0 AND lead_id = (SELECT id FROM lead WHERE email = '$1');
+	  UPDATE attempt SET outcome = 'unknown' WHERE send_log_id = (SELECT id FROM send_log WHERE step = 0 AND lead_id = (SELECT id FROM lead WHERE email = '$1'));
+	  UPDATE queue SET status = 'unknown' WHERE step = 0 AND lead_id = (SELECT id FROM lead WHERE email = '$1');
+	  UPDATE campaign_lead SET status = 'unknown' WHERE lead_id = (SELECT id FROM lead WHERE email = '$1')"
+}
+sent_of() { q "SELECT l.email FROM campaign_lead cl JOIN lead l ON l.id = cl.lead_id JOIN send_log s ON s.campaign_id = cl.campaign_id AND s.lead_id = cl.lead_id AND s.step = 0 WHERE cl.campaign_id = 1 AND s.status = 'sent' AND l.email LIKE 'lead%' AND cl.letter = '$1' ORDER BY l.email"; }
+A=$(sent_of A) B=$(sent_of B)
+[ -n "$A" ] && [ -n "$B" ] || fail "q4 sent no lead of each variant: A: $A B: $B"; ok
+set -- $(echo "$A" | sed 1d) $(echo "$B" | sed 1d)
+[ $# -ge 6 ] || fail "too few q4 leads sent: $*"; ok
+back reply "$(echo "$A" | head -1)"
+back reply "$(echo "$B" | head -1)"
+cp "$T/in.eml" "$T/copy.eml"
+deliver "$T/copy.eml" "$(mbox_of "$(echo "$B" | head -1)")"
+back ooo "$1"
+back soft "$2"
+back bounce "$3"
+back unsubscribe "$4"
+unknown "$5"
+back reply "$5"
+unknown "$6"
+cp "$(sent_to "$6")" "$T/mail/$(mbox_of "$6")/.Sent/cur/$T0.M0P1.sent:2,S"
+$MK stranger "$(sent_to "$1")" "$T/in.eml" && deliver "$T/in.eml" m1
+back bounce w1@example.com
+eq m4 "$(mbox_of w1@example.com)" "w1's message left from m4"
+MAILQ_NOW=$((T0 + 1550)) expect 0 mailq-fetch
+grep_err "^mailq-fetch: mailbox m4: paused by its bounce guard"
+sed -i 's/inbox_folders = \[ "INBOX" \]/inbox_folders = [ "INBOX", "Spam" ]/' mailq.conf
+MAILQ_NOW=$((T0 + 1560)) expect 66 mailq-fetch
+grep_err "^mailq-fetch: mailbox m2: .*: no folder \"Spam\"$"
+eq "auto_reply=1 duplicate=1 hard_bounce=2 reply=3 soft_bounce=1 unmatched=1 unsubscribe=1" \
+    "$(q "SELECT group_concat(class || '=' || n, ' ') FROM (SELECT class, count(*) n FROM inbound GROUP BY class ORDER BY class)")" \
+    "classes read"
+eq "sent sent" "$(q "SELECT group_concat(s.status, ' ') FROM (SELECT s.status FROM send_log s JOIN lead l ON l.id = s.lead_id WHERE l.email IN ('$5', '$6') AND s.step = 0 ORDER BY l.email = '$6') s")" \
+    "the unknown messages, one answered, one found in the Sent folder"
+eq 1 "$(q "SELECT count(*) FROM mailbox WHERE bounce_paused_at IS NOT NULL AND name = 'm4'")" "m4 paused"
+
 # --- the three formats at the same moment
 NOW=$((T0 + 1600))
 snapshot mailq.db
@@ -97,6 +167,13 @@ MAILQ_NOW=$NOW expect 0 mailq-stats --campaign q4 --recent 4 --json
 cp "$T/out" detail.json
 MAILQ_NOW=$NOW expect 0 mailq-stats --campaign q4 --prometheus
 cp "$T/out" detail.prom
+MAILQ_NOW=$NOW expect 0 mailq-stats --inbox
+cp "$T/out" inbox.txt
+MAILQ_NOW=$NOW expect 0 mailq-stats --inbox 4 --json
+cp "$T/out" inbox.json
+MAILQ_NOW=$NOW expect 0 mailq-stats --inbox=2
+eq 3 "$(wc -l < "$T/out")" "--inbox=2: a header and two messages"
+grep_out "^READ +MAILBOX +FOLDER +FROM +CLASS +LEAD +CAMPAIGN +REASON$"
 unchanged mailq.db
 [ -s "$T/err" ] && fail "stderr: $(cat "$T/err")"; ok
 
@@ -266,9 +343,11 @@ types, P = parse_prom(open("stats.prom").read())
 dtypes, DP = parse_prom(open("detail.prom").read())
 T = sections(open("table.txt").read())
 camp_rows = {r["CAMPAIGN"]: r for r in parse_table(T[0])}
-mb_rows = {r["MAILBOX"]: r for r in parse_table(T[1])}
-snd_rows = {r["SENDER"]: r for r in parse_table(T[2])}
-health_rows = {r["HEALTH"]: r for r in parse_table(T[3])}
+ans_rows = {r["CAMPAIGN"]: r for r in parse_table(T[1])}
+mb_rows = {r["MAILBOX"]: r for r in parse_table(T[2])}
+in_rows = {r["MAILBOX"]: r for r in parse_table(T[3])}
+snd_rows = {r["SENDER"]: r for r in parse_table(T[4])}
+health_rows = {r["HEALTH"]: r for r in parse_table(T[5])}
 if J["generated_at"] != NOW or J["detail"] is not None or D["detail"]["campaign"] != "q4":
 	fail("generated_at or detail")
 n = 0
@@ -404,7 +483,120 @@ rec = db.execute("SELECT a.started_at, l.email FROM attempt a JOIN send_log s ON
 if [(r["at"], r["lead"]) for r in d["recent"]] != rec:
 	fail("recent %s, want %s" % (d["recent"], rec))
 n += 1
+exec(open("answers.py").read())
 print(n)
+PY
+
+cat > answers.py <<'PY'
+# what came back: every new figure of the three formats against the database
+from datetime import datetime
+from zoneinfo import ZoneInfo
+local = lambda t: datetime.fromtimestamp(t, ZoneInfo("Europe/Warsaw")).strftime("%Y-%m-%d %H:%M") if t else "-"
+pct = lambda a, b: round(100.0 * a / b, 1) if b else 0.0
+def agree(what, want, *got):
+	global n
+	for g in got:
+		if g != want:
+			fail("%s: got %r, want %r (all: %r)" % (what, g, want, got))
+	n += 1
+if J["inbox"] is not None or D["inbox"] is not None:
+	fail("an inbox without --inbox")
+CONTACTED = "FROM campaign_lead cl WHERE cl.campaign_id = ? AND EXISTS (SELECT 1 FROM send_log s WHERE s.campaign_id = cl.campaign_id AND s.lead_id = cl.lead_id AND s.step = 0 AND s.status IN ('sent', 'bounced', 'unknown'))"
+detail_steps = parse_table(sections(open("detail.txt").read())[2])
+for c in J["campaigns"]:
+	name = c["name"]
+	cid = one("SELECT id FROM campaign WHERE name = ?", name)
+	row = ans_rows[name]
+	for cls, col, metric_, labels in [
+	    ("reply", "REPLIES", "mailq_campaign_replies_total", {}),
+	    ("auto_reply", "AUTO-REPLIES", "mailq_campaign_auto_replies_total", {}),
+	    ("hard_bounce", "HARD BOUNCES", "mailq_campaign_bounces_total", {"kind": "hard"}),
+	    ("soft_bounce", "SOFT BOUNCES", "mailq_campaign_bounces_total", {"kind": "soft"}),
+	    ("unsubscribe", "UNSUBSCRIBES", "mailq_campaign_unsubscribes_total", {})]:
+		agree("%s %s" % (name, cls), one("SELECT count(*) FROM inbound WHERE campaign_id = ? AND class = ?", cid, cls),
+		    c["inbound"][cls], int(row[col]), metric(P, metric_, campaign=name, **labels))
+	resolved = one("SELECT count(*) FROM inbound WHERE campaign_id = ? AND resolved = 1", cid) + \
+	    one("SELECT count(*) FROM send_log s WHERE s.campaign_id = ? AND (SELECT detail FROM attempt WHERE send_log_id = s.id ORDER BY id DESC LIMIT 1) LIKE 'found in the mailbox''s folder %'", cid)
+	agree("%s resolved" % name, resolved, c["resolved"], int(row["RESOLVED"]), metric(P, "mailq_campaign_resolved_total", campaign=name))
+	k, r = db.execute("SELECT count(*), count(*) FILTER (WHERE cl.status = 'replied') " + CONTACTED, (cid,)).fetchone()
+	rr = c["reply_rate"]
+	agree("%s contacted" % name, k, rr["contacted"], int(row["CONTACTED"]), metric(P, "mailq_campaign_contacted_leads", campaign=name))
+	agree("%s replied" % name, r, rr["replied"], metric(P, "mailq_campaign_replied_leads", campaign=name))
+	agree("%s reply rate" % name, pct(r, k), rr["percent"], float(row["REPLY RATE"].rstrip("%")),
+	    round(metric(P, "mailq_campaign_reply_rate", campaign=name) * 100, 1))
+	letters = [x[0] for x in db.execute("SELECT v.letter FROM step s JOIN variant v ON v.step_id = s.id WHERE s.campaign_id = ? AND s.number = 0 ORDER BY v.letter", (cid,))]
+	agree("%s variants" % name, letters, [v["variant"] for v in c["variants"]])
+	for v in c["variants"]:
+		L = v["variant"]
+		k, r = db.execute("SELECT count(*), count(*) FILTER (WHERE cl.status = 'replied') " + CONTACTED + " AND cl.letter = ?", (cid, L)).fetchone()
+		lab = dict(campaign=name, variant=L)
+		agree("%s %s contacted" % (name, L), k, v["contacted"], metric(P, "mailq_variant_contacted_leads", **lab))
+		agree("%s %s replied" % (name, L), r, v["replied"], metric(P, "mailq_variant_replied_leads", **lab))
+		agree("%s %s reply rate" % (name, L), pct(r, k), v["percent"], round(metric(P, "mailq_variant_reply_rate", **lab) * 100, 1))
+		if name == "q4":
+			t = [x for x in detail_steps if x["STEP"] == "0" and x["VARIANT"] == L]
+			agree("q4 %s in the detail's table" % L, (r, pct(r, k)), (int(t[0]["REPLIED"]), float(t[0]["REPLY RATE"].rstrip("%"))))
+			if r == 0:
+				fail("variant %s of q4 has no reply" % L)
+	if sum(v["contacted"] for v in c["variants"]) != rr["contacted"] or sum(v["replied"] for v in c["variants"]) != rr["replied"]:
+		fail("%s: the variants do not add up" % name)
+	n += 1
+if [x["REPLIED"] for x in detail_steps if x["STEP"] != "0"] != ["-"] or \
+    [c["resolved"] for c in J["campaigns"]] != [0, 2, 0]:
+	fail("follow-ups have no reply rate; q4 resolved two unknown messages")
+n += 1
+CLASSES = ["own", "hard_bounce", "soft_bounce", "auto_reply", "unsubscribe", "reply", "unmatched", "duplicate"]
+paused = 0
+for m in J["mailboxes"]:
+	name = m["name"]
+	mid, paused_at, why, limit, window, resumed = db.execute("SELECT id, bounce_paused_at, bounce_paused_why, bounce_rate, bounce_window, coalesce(bounce_resumed_at, 0) FROM mailbox WHERE name = ?", (name,)).fetchone()
+	row, mrow = in_rows[name], mb_rows[name]
+	lab = dict(mailbox=name, sender=m["sender"])
+	paused += paused_at is not None
+	agree("%s paused" % name, paused_at is not None, m["paused"], mrow["STATE"] == "paused", metric(P, "mailq_mailbox_paused", **lab) == 1)
+	agree("%s paused since" % name, (paused_at, local(paused_at or 0)), (m["paused_since"], row["PAUSED SINCE"]))
+	agree("%s paused why" % name, (why, why or "-"), (m["paused_why"], row["PAUSED WHY"]))
+	bounced = one("SELECT count(*) FROM (SELECT status FROM send_log WHERE mailbox_id = ? AND status IN ('sent', 'bounced', 'unknown') AND claimed_at >= ? ORDER BY claimed_at DESC LIMIT ?) WHERE status = 'bounced'", mid, resumed, window)
+	b = m["bounces"]
+	agree("%s bounces" % name, (bounced, window, pct(bounced, window)), (b["bounced"], b["window"], b["percent"]))
+	agree("%s bounce rate" % name, "%.1f%% (%d/%d)" % (pct(bounced, window), bounced, window), row["BOUNCE RATE"])
+	agree("%s bounce ratio" % name, round(bounced / window, 9), round(metric(P, "mailq_mailbox_bounce_rate", **lab), 9))
+	agree("%s pause above" % name, limit, b["pause_above"], int(row["PAUSE ABOVE"].rstrip("%")), round(metric(P, "mailq_mailbox_bounce_rate_limit", **lab) * 100))
+	fetched = one("SELECT coalesce(max(read_at), 0) FROM inbox_folder WHERE mailbox_id = ?", mid)
+	agree("%s last fetch" % name, (fetched, local(fetched), fetched), (m["last_fetch"] or 0, row["LAST FETCH"], metric(P, "mailq_mailbox_last_fetch_timestamp_seconds", **lab)))
+	ferr = one("SELECT group_concat(folder || ': ' || error, '; ') FROM inbox_folder WHERE mailbox_id = ? AND error IS NOT NULL", mid)
+	agree("%s fetch error" % name, (ferr, ferr is not None, True), (m["fetch_error"], metric(P, "mailq_mailbox_fetch_failing", **lab) == 1,
+	    row["FETCH ERROR"] == (ferr or "-") or (len(ferr) > 50 and row["FETCH ERROR"] == ferr[:49] + "…")))
+	read = one("SELECT count(*) FROM inbound WHERE mailbox_id = ?", mid)
+	agree("%s read" % name, read, m["read"], int(row["READ"]), sum(metric(P, "mailq_inbound_messages_total", mailbox=name, **{"class": k}) for k in CLASSES))
+	for k in CLASSES:
+		agree("%s %s" % (name, k), one("SELECT count(*) FROM inbound WHERE mailbox_id = ? AND class = ?", mid, k),
+		    m["inbound"][k], metric(P, "mailq_inbound_messages_total", mailbox=name, **{"class": k}))
+if paused != 1 or not any(m["fetch_error"] for m in J["mailboxes"]):
+	fail("the test should have one paused mailbox and a fetch error")
+n += 1
+# --inbox: unmatched first, then the newest; the rest of the view unchanged
+I = json.load(open("inbox.json"))
+try:
+	validate(I, schema, schema)
+except ValueError as e:
+	fail("schema: %s" % e)
+if I["campaigns"] != J["campaigns"] or I["mailboxes"] != J["mailboxes"]:
+	fail("--inbox changed the other figures")
+n += 1
+INBOX = "SELECT i.read_at, mb.name, i.folder, nullif(i.from_addr, ''), i.class, i.reason, l.email, c.name, i.resolved FROM inbound i JOIN mailbox mb ON mb.id = i.mailbox_id LEFT JOIN lead l ON l.id = i.lead_id LEFT JOIN campaign c ON c.id = i.campaign_id ORDER BY i.class = 'unmatched' DESC, i.read_at DESC, i.id DESC LIMIT ?"
+want = db.execute(INBOX, (4,)).fetchall()
+agree("--inbox 4 --json", want, [(x["read_at"], x["mailbox"], x["folder"], x["from"], x["class"], x["reason"], x["lead"], x["campaign"], int(x["resolved"])) for x in I["inbox"]])
+want = db.execute(INBOX, (20,)).fetchall()
+rows = parse_table(open("inbox.txt").read().rstrip("\n").split("\n"))
+agree("--inbox table", [(local(w[0]), w[1], w[2], w[3] or "-", w[4], w[6] or "-", w[7] or "-") for w in want],
+    [(r["READ"], r["MAILBOX"], r["FOLDER"], r["FROM"], r["CLASS"], r["LEAD"], r["CAMPAIGN"]) for r in rows])
+for w, r in zip(want, rows):
+	if not (r["REASON"] == w[5] or r["REASON"].endswith("…") and w[5].startswith(r["REASON"][:-1])):
+		fail("--inbox reason %r, want %r" % (r["REASON"], w[5]))
+if rows[0]["CLASS"] != "unmatched" or len(rows) != one("SELECT count(*) FROM inbound") or len(I["inbox"]) != 4:
+	fail("--inbox: unmatched first, every message (fewer than 20), 4 with --inbox 4")
+n += 2
 PY
 out=$(/usr/bin/python3 agree.py "$NOW" "$MQ_TOP/docs/stats.schema.json") || fail "$out"
 CHECKS=$((CHECKS + out))
@@ -496,7 +688,9 @@ runs=$(cat "$T/stats.runs")
 smtpd_no_dupes
 expect 0 mailq-stats --prometheus
 grep_out "^mailq_send_log_duplicates 0$"
-eq "$(sql mailq.db "SELECT count(*) FROM send_log WHERE status = 'sent' AND mailbox_id IN (SELECT id FROM mailbox WHERE name IN ('m1', 'm2', 'm4'))")" \
-    "$(smtpd_count)" "sent in the send log and at the server"
+eq "$(sql mailq.db "SELECT count(*) FROM send_log s WHERE (status = 'sent' OR status = 'bounced' AND
+  EXISTS (SELECT 1 FROM inbound i WHERE i.send_log_id = s.id AND i.class = 'hard_bounce')) AND
+  mailbox_id IN (SELECT id FROM mailbox WHERE name IN ('m1', 'm2', 'm4'))")" \
+    "$(smtpd_count)" "sent (or bounced later) in the send log and at the server"
 echo "# stats: $runs runs of mailq-stats during 12 rounds of 8 overlapping ticks"
 done_checks

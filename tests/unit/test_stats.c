@@ -1,7 +1,8 @@
 /*
  * mailq-stats' pure parts: display width and fitting of UTF-8 text, the
  * window shown for a campaign, the projection of the buffer's send times,
- * and the three renderings of a hand-made collection. Expected epochs were
+ * percentages, and the three renderings of hand-made collections (with
+ * and without what came back). Expected epochs were
  * computed with date(1) and TZ=Europe/Warsaw.
  */
 #include <setjmp.h>
@@ -242,7 +243,10 @@ static void json(void **state)
 	assert_non_null(strstr(out, "\"next_send_local\": \"2026-12-28T09:00:00+0100\""));
 	assert_non_null(strstr(out, "\"progress\": 30.0"));
 	assert_non_null(strstr(out, "\"failing_since\": 1798189200,"));
-	assert_non_null(strstr(out, "\"detail\": null\n}\n"));
+	assert_non_null(strstr(out, "\"detail\": null,\n  \"inbox\": null\n}\n"));
+	assert_non_null(strstr(out, "\"reply_rate\": {\n        \"contacted\": 0,\n"
+	    "        \"replied\": 0,\n        \"percent\": 0.0\n      },\n"
+	    "      \"variants\": []\n"));
 	free(out);
 }
 
@@ -274,6 +278,161 @@ static void prometheus(void **state)
 	free(out);
 }
 
+static void percent(void **state)
+{
+	(void)state;
+	assert_true(mq_stats_percent(0, 0) == 0.0);
+	assert_true(mq_stats_percent(3, 0) == 0.0);
+	assert_true(mq_stats_percent(1, 8) == 12.5);
+	assert_true(mq_stats_percent(8, 8) == 100.0);
+	assert_true(mq_stats_percent(1, 3) > 33.33 &&
+	    mq_stats_percent(1, 3) < 33.34);
+}
+
+/* What came back: replies by variant, a paused mailbox, the inbox. */
+static void answers(struct mq_stats *st, struct mq_stats_campaign *c,
+    struct mq_stats_mailbox *m, struct mq_stats_sender *s,
+    struct mq_db_stats_inbound *in)
+{
+	sample(st, c, m, s);
+	c->k.inbound[MQ_IN_REPLY] = 3;
+	c->k.inbound[MQ_IN_HARD_BOUNCE] = 1;
+	c->k.resolved = 2;
+	c->k.contacted = 8;
+	c->k.replied = 2;
+	c->k.n_variants = 2;
+	snprintf(c->k.variant[0].letter, 16, "A");
+	c->k.variant[0].contacted = 5;
+	c->k.variant[0].replied = 0;
+	snprintf(c->k.variant[1].letter, 16, "B");
+	c->k.variant[1].contacted = 3;
+	c->k.variant[1].replied = 2;
+	m->m.paused_at = XMAS_1000 - 3600;
+	snprintf(m->m.paused_why, sizeof m->m.paused_why, "6 hard bounces");
+	m->m.bounce_rate = 5;
+	m->bounced = 6;
+	m->window = 100;
+	m->m.fetched_at = XMAS_1000 - 60;
+	m->m.inbound[MQ_IN_UNMATCHED] = 1;
+	m->m.inbound[MQ_IN_REPLY] = 3;
+	m->m.read = 4;
+	memset(in, 0, 2 * sizeof *in);
+	in[0].read_at = XMAS_1000 - 120;
+	snprintf(in[0].mailbox, sizeof in[0].mailbox, "m1");
+	snprintf(in[0].folder, sizeof in[0].folder, "INBOX");
+	snprintf(in[0].from, sizeof in[0].from, "x@unrelated.example");
+	snprintf(in[0].cls, sizeof in[0].cls, "unmatched");
+	snprintf(in[0].reason, sizeof in[0].reason, "matches nothing");
+	in[1] = in[0];
+	snprintf(in[1].cls, sizeof in[1].cls, "reply");
+	snprintf(in[1].lead, sizeof in[1].lead, "lead@example.com");
+	snprintf(in[1].campaign, sizeof in[1].campaign, "q4");
+	in[1].resolved = 1;
+	st->inbox = in;
+	st->n_inbox = 2;
+}
+
+static void answers_table(void **state)
+{
+	struct mq_stats st;
+	struct mq_stats_campaign c;
+	struct mq_stats_mailbox m;
+	struct mq_stats_sender s;
+	struct mq_db_stats_inbound in[2];
+	char *out;
+
+	(void)state;
+	answers(&st, &c, &m, &s, in);
+	out = render(&st, MQ_STATS_TABLE);
+	assert_non_null(strstr(out, "\nCAMPAIGN  REPLIES  AUTO-REPLIES  HARD "
+	    "BOUNCES  SOFT BOUNCES  UNSUBSCRIBES  RESOLVED  CONTACTED  REPLY "
+	    "RATE\n"));
+	assert_non_null(strstr(out, "         2          8       25.0%\n"));
+	/* paused before failing, and not tried again: the operator resumes */
+	assert_non_null(strstr(out, "  -         paused  535"));
+	assert_non_null(strstr(out, "\nm1       2026-12-25 08:59     4  6.0% "
+	    "(6/100)           5%  2026-12-25 08:00  6 hard bounces  -\n"));
+	assert_null(strstr(out, "unmatched"));     /* no inbox without asking */
+	free(out);
+	st.inbox_asked = 1;
+	out = render(&st, MQ_STATS_TABLE);
+	assert_ptr_equal(strstr(out, "READ              MAILBOX  FOLDER  FROM"),
+	    out);
+	assert_non_null(strstr(out, "\n2026-12-25 08:58  m1       INBOX   "
+	    "x@unrelated.example  unmatched  -                 -         "
+	    "matches nothing\n"));
+	assert_non_null(strstr(out, "  reply      lead@example.com  q4  "));
+	free(out);
+	st.n_inbox = 0;
+	out = render(&st, MQ_STATS_TABLE);
+	assert_string_equal(out, "INBOX  none\n");
+	free(out);
+}
+
+static void answers_json(void **state)
+{
+	struct mq_stats st;
+	struct mq_stats_campaign c;
+	struct mq_stats_mailbox m;
+	struct mq_stats_sender s;
+	struct mq_db_stats_inbound in[2];
+	char *out;
+
+	(void)state;
+	answers(&st, &c, &m, &s, in);
+	st.inbox_asked = 1;
+	out = render(&st, MQ_STATS_JSON);
+	assert_non_null(strstr(out, "\"inbound\": {\n        \"reply\": 3,\n"));
+	assert_non_null(strstr(out, "\"resolved\": 2,\n"));
+	assert_non_null(strstr(out, "\"variant\": \"B\",\n          \"contacted\": "
+	    "3,\n          \"replied\": 2,\n          \"percent\": 66.7\n"));
+	assert_non_null(strstr(out, "\"paused\": true,\n"));
+	assert_non_null(strstr(out, "\"paused_since\": 1798185600,\n"));
+	assert_non_null(strstr(out, "\"percent\": 6.0,\n        \"pause_above\": "
+	    "5\n"));
+	assert_non_null(strstr(out, "\"last_fetch\": 1798189140,\n"));
+	assert_non_null(strstr(out, "\"fetch_error\": null,\n"));
+	assert_non_null(strstr(out, "\"inbox\": [\n    {\n      \"read_at\": "
+	    "1798189080,\n"));
+	assert_non_null(strstr(out, "\"class\": \"unmatched\",\n"));
+	assert_non_null(strstr(out, "\"lead\": null,\n"));
+	assert_non_null(strstr(out, "\"resolved\": true\n    }\n  ]\n}\n"));
+	free(out);
+}
+
+static void answers_prometheus(void **state)
+{
+	struct mq_stats st;
+	struct mq_stats_campaign c;
+	struct mq_stats_mailbox m;
+	struct mq_stats_sender s;
+	struct mq_db_stats_inbound in[2];
+	char *out;
+
+	(void)state;
+	answers(&st, &c, &m, &s, in);
+	out = render(&st, MQ_STATS_PROMETHEUS);
+	assert_non_null(strstr(out, "# TYPE mailq_campaign_replies_total counter\n"
+	    "mailq_campaign_replies_total{campaign=\"q\\\"4\"} 3\n"));
+	assert_non_null(strstr(out, "mailq_campaign_bounces_total{campaign="
+	    "\"q\\\"4\",kind=\"hard\"} 1\n"));
+	assert_non_null(strstr(out, "mailq_campaign_reply_rate{campaign="
+	    "\"q\\\"4\"} 0.25\n"));
+	assert_non_null(strstr(out, "# TYPE mailq_variant_reply_rate gauge\n"
+	    "mailq_variant_reply_rate{campaign=\"q\\\"4\",variant=\"A\"} 0\n"
+	    "mailq_variant_reply_rate{campaign=\"q\\\"4\",variant=\"B\"} "
+	    "0.6666666667\n"));
+	assert_non_null(strstr(out, "mailq_mailbox_paused{mailbox=\"m1\","
+	    "sender=\"anna\"} 1\n"));
+	assert_non_null(strstr(out, "mailq_mailbox_bounce_rate{mailbox=\"m1\","
+	    "sender=\"anna\"} 0.06\n"));
+	assert_non_null(strstr(out, "mailq_mailbox_last_fetch_timestamp_seconds{"
+	    "mailbox=\"m1\",sender=\"anna\"} 1798189140\n"));
+	assert_non_null(strstr(out, "mailq_inbound_messages_total{mailbox=\"m1\","
+	    "class=\"unmatched\"} 1\n"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +443,10 @@ int main(void)
 		cmocka_unit_test(table),
 		cmocka_unit_test(json),
 		cmocka_unit_test(prometheus),
+		cmocka_unit_test(percent),
+		cmocka_unit_test(answers_table),
+		cmocka_unit_test(answers_json),
+		cmocka_unit_test(answers_prometheus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
