@@ -221,31 +221,59 @@ static void inbox_opts(const struct mq_conf_mailbox *mb,
 }
 
 /* Every folder of one mailbox, then its Sent folder. */
+/* A folder that could not be read: told (cron mails it), and its error
+ * kept for mailq-stats. */
+static void folder_failed(struct run *r, const struct box *b,
+    const char *folder, const struct mq_err *err)
+{
+	time_t now;
+
+	mq_log(MQ_LOG_ERR, "mailbox %s: %s", b->mb->name, err->msg);
+	if (b->id != 0 && !r->o->dry_run && mq_clock_now(&now, NULL) == MQ_OK)
+		mq_db_inbox_failed(r->db, b->id, folder, err->msg, now, NULL);
+}
+
+/* Every folder of one mailbox, then its Sent folder. A folder that does
+ * not exist is reported and skipped; any other failure ends the mailbox's
+ * run (its connection is no longer in step). The first failure is the
+ * result. */
 static int read_mailbox(struct run *r, const struct mq_conf_mailbox *mb,
     struct mq_err *err)
 {
 	struct box b = { mb, 0, NULL, NULL, 0 };
 	struct mq_inbox_opts io;
-	time_t now;
-	int rc, i;
+	struct mq_err e;
+	int first = MQ_OK, rc, i;
 
 	inbox_opts(mb, &io);
 	if ((rc = mq_db_inbox_mailbox(r->db, mb->name, &b.id, err)) != MQ_OK ||
-	    (rc = mq_inbox_open(&b.in, &io, err)) != MQ_OK)
+	    (rc = mq_inbox_open(&b.in, &io, err)) != MQ_OK) {
+		folder_failed(r, &b, "INBOX", err);
 		goto out;
-	for (i = 0; rc == MQ_OK && i < mb->n_inbox_folders; i++) {
-		b.folder = mb->inbox_folders[i];
-		if ((rc = mq_inbox_folder(b.in, b.folder, &b.uidvalidity,
-		    err)) == MQ_OK)
-			rc = read_folder(r, &b, err);
 	}
-	if (rc == MQ_OK && mb->inbox_sent_folder != NULL)
-		rc = read_sent(r, &b, err);
+	for (i = 0; i <= mb->n_inbox_folders; i++) {
+		if (i == mb->n_inbox_folders && mb->inbox_sent_folder == NULL)
+			break;
+		mq_err_clear(&e);
+		b.folder = i < mb->n_inbox_folders ? mb->inbox_folders[i] :
+		    mb->inbox_sent_folder;
+		if (i == mb->n_inbox_folders)
+			rc = read_sent(r, &b, &e);
+		else if ((rc = mq_inbox_folder(b.in, b.folder, &b.uidvalidity,
+		    &e)) == MQ_OK)
+			rc = read_folder(r, &b, &e);
+		if (rc == MQ_OK)
+			continue;
+		folder_failed(r, &b, b.folder, &e);
+		if (first == MQ_OK) {
+			first = rc;
+			*err = e;
+		}
+		if (rc != MQ_PERM || e.ex != EX_NOINPUT)
+			break;
+	}
+	rc = first;
 out:
-	if (rc != MQ_OK && b.id != 0 && !r->o->dry_run &&
-	    mq_clock_now(&now, NULL) == MQ_OK)
-		mq_db_inbox_failed(r->db, b.id, b.folder != NULL ? b.folder :
-		    "INBOX", err->msg, now, NULL);
 	mq_inbox_close(b.in);
 	return rc;
 }
@@ -292,9 +320,8 @@ int mq_fetch_run(struct mq_db *db, const struct mq_conf *conf,
 			st->mailboxes++;
 			continue;
 		}
-		st->failed++;
+		st->failed++;           /* told as it failed */
 		mq_err_prefix(&e, "mailbox %s", mb->name);
-		mq_log(MQ_LOG_ERR, "%s", e.msg);
 		if (first == MQ_OK) {
 			first = rc;
 			*err = e;

@@ -47,9 +47,10 @@ struct mq_fetch_stats {
 };
 
 /* Runs once. Each mailbox that cannot be read is logged and counted in
- * failed, and the run goes on with the others; then MQ_TEMP or MQ_PERM is
- * returned for the first such failure (err says which mailbox), after
- * every mailbox was tried. MQ_PERM with EX_DATAERR when only names a
+ * failed, and the run goes on with the others (a folder that does not
+ * exist is logged and skipped: the mailbox's other folders are read);
+ * then MQ_TEMP or MQ_PERM is returned for the first such failure (err
+ * says which mailbox), after every mailbox was tried. MQ_PERM with EX_DATAERR when only names a
  * mailbox that has no inbox or is not in the config. */
 int mq_fetch_run(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_fetch_opts *o, struct mq_fetch_stats *st,

@@ -256,6 +256,15 @@ expect 0 mailq-campaign resume-mailbox g1
 grep_out "mailbox g1: resumed"
 MAILQ_NOW=$((T0 + DAY + 60)) expect 0 mailq-tick --horizon 0
 eq $((n + 3)) "$(smtpd_count)" "the next day's three, once resumed"
+# a folder that does not exist: said, kept for mailq-stats, and the
+# mailbox's other folders are still read
+sed -i 's#inbox = "maildir://\([^"]*\)";#inbox = "maildir://\1"; inbox_folders = [ "Missing", "INBOX" ];#' "$G/mailq.conf"
+$MK reply "$(sent_to g4@guard4.example)" "$G/Maildir/new/g4.eml" || fail "mkinbound"
+MAILQ_NOW=$((T0 + DAY + 120)) expect 66 mailq-fetch
+grep_err "mailbox g1: .*Missing"
+eq replied "$(sql "$G/mailq.db" "SELECT cl.status FROM campaign_lead cl JOIN lead l ON l.id = cl.lead_id WHERE l.email = 'g4@guard4.example'")" \
+    "g4's reply, read from INBOX after the missing folder"
+eq 1 "$(sql "$G/mailq.db" "SELECT count(*) FROM inbox_folder WHERE folder = 'Missing' AND error IS NOT NULL")" "the missing folder's error, kept"
 expect 65 mailq-campaign resume-mailbox nope
 grep_err "no mailbox 'nope'"
 expect 65 mailq-fetch --mailbox nope
