@@ -7,6 +7,7 @@
  * ca_file, password_file) are taken from the config file's directory, so
  * the same file works from cron and from a shell anywhere.
  */
+#define _GNU_SOURCE                 /* asprintf */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +46,7 @@ struct ctx {
 
 static const char *const top_keys[] = {
 	"database", "timezone", "senders", "mailboxes", "campaigns",
-	"soft_bounce_limit", NULL
+	"soft_bounce_limit", "tokens", NULL
 };
 static const char *const sender_keys[] = { "name", "daily_limit", NULL };
 static const char *const mailbox_keys[] = {
@@ -54,7 +55,13 @@ static const char *const mailbox_keys[] = {
 	"password_file", "connect_timeout", "timeout", "unsubscribe_mailto",
 	"max_connections", "max_per_minute", "inbox", "inbox_username",
 	"inbox_password", "inbox_password_file", "inbox_folders",
-	"inbox_sent_folder", "inbox_max_size", "bounce_pause", NULL
+	"inbox_sent_folder", "inbox_max_size", "bounce_pause", "auth", "oauth2",
+	NULL
+};
+static const char *const oauth2_keys[] = {
+	"provider", "tenant", "client_id", "client_secret",
+	"client_secret_file", "token_url", "device_url", "authorize_url",
+	"scope", "ca_file", NULL
 };
 static const char *const bounce_keys[] = { "rate", "window", NULL };
 static const char *const campaign_keys[] = {
@@ -759,15 +766,156 @@ static int get_secret(struct ctx *c, const config_setting_t *g,
 	return rc;
 }
 
+/* --- OAuth2 ------------------------------------------------------------- */
+
+#define MS_BASE "https://login.microsoftonline.com/"
+#define MS_SCOPE "https://outlook.office.com/SMTP.Send " \
+    "https://outlook.office.com/IMAP.AccessAsUser.All offline_access"
+
+/* An endpoint of a custom provider: https://host/... */
+static int get_endpoint(struct ctx *c, const config_setting_t *g,
+    const char *key, const char *what, int need, char **out)
+{
+	int rc;
+
+	if ((rc = get_str(c, g, key, what, NULL, out)) != MQ_OK)
+		return rc;
+	if (*out == NULL)
+		return need ? bad(c, g, what, "missing required key '%s'",
+		    key) : MQ_OK;
+	if (strncmp(*out, "https://", 8) != 0 || (*out)[8] == '\0' ||
+	    (*out)[8] == '/' || strpbrk(*out, " \"<>\\") != NULL)
+		return bad(c, member(g, key), what, "%s must be an https:// "
+		    "URL", key);
+	return MQ_OK;
+}
+
+/* The provider's endpoints and scope: presets, or a custom provider's. */
+static int oauth2_endpoints(struct ctx *c, const config_setting_t *g,
+    struct mq_conf_oauth2 *o, const char *what)
+{
+	static const char *const custom_only[] = { "token_url", "device_url",
+	    "authorize_url", "scope", NULL };
+	char *tenant = NULL;
+	int rc = MQ_OK;
+
+	if (strcmp(o->provider, "custom") == 0) {
+		if ((rc = get_endpoint(c, g, "token_url", what, 1,
+		    &o->token_url)) != MQ_OK ||
+		    (rc = get_endpoint(c, g, "device_url", what, 0,
+		    &o->device_url)) != MQ_OK ||
+		    (rc = get_endpoint(c, g, "authorize_url", what, 0,
+		    &o->authorize_url)) != MQ_OK)
+			return rc;
+		return need_str(c, g, "scope", what, &o->scope);
+	}
+	for (int i = 0; custom_only[i] != NULL; i++)
+		if (member(g, custom_only[i]) != NULL)
+			return bad(c, member(g, custom_only[i]), what, "%s is "
+			    "set by provider \"%s\" (use provider = \"custom\" "
+			    "to set it)", custom_only[i], o->provider);
+	if (strcmp(o->provider, "google") == 0) {
+		if (member(g, "tenant") != NULL)
+			return bad(c, member(g, "tenant"), what, "tenant is "
+			    "for provider \"microsoft\"");
+		o->token_url = strdup("https://oauth2.googleapis.com/token");
+		o->authorize_url = strdup(
+		    "https://accounts.google.com/o/oauth2/v2/auth");
+		o->scope = strdup("https://mail.google.com/");
+	} else {
+		if ((rc = get_str(c, g, "tenant", what, "organizations",
+		    &tenant)) != MQ_OK)
+			return rc;
+		if (*tenant == '\0' || !name_valid(tenant))
+			rc = bad(c, member(g, "tenant"), what, "tenant '%s' is "
+			    "not a tenant name or id", tenant);
+		else if (asprintf(&o->token_url, MS_BASE "%s/oauth2/v2.0/token",
+		    tenant) < 0 || asprintf(&o->device_url, MS_BASE
+		    "%s/oauth2/v2.0/devicecode", tenant) < 0 ||
+		    asprintf(&o->authorize_url, MS_BASE
+		    "%s/oauth2/v2.0/authorize", tenant) < 0)
+			rc = oom(c);
+		o->scope = strdup(MS_SCOPE);
+		free(tenant);
+	}
+	if (rc == MQ_OK && (o->token_url == NULL || o->scope == NULL))
+		rc = oom(c);
+	return rc;
+}
+
+/* oauth2 = { provider; client_id; client_secret(_file); ... } */
+static int load_oauth2(struct ctx *c, const config_setting_t *mbg,
+    struct mq_conf_mailbox *m, const char *mwhat, struct stat *st)
+{
+	struct mq_conf_oauth2 *o = &m->oauth2;
+	const config_setting_t *g;
+	char what[WHAT], *ca = NULL;
+	int rc;
+
+	whatf(what, sizeof what, "%s oauth2", mwhat);
+	if ((rc = get_group(c, mbg, "oauth2", mwhat, oauth2_keys, &g)) !=
+	    MQ_OK)
+		return rc;
+	if (g == NULL)
+		return bad(c, member(mbg, "auth"), mwhat, "auth = \"oauth2\" "
+		    "needs an oauth2 = { ... } group");
+	if ((rc = need_str(c, g, "provider", what, &o->provider)) != MQ_OK)
+		return rc;
+	if (strcmp(o->provider, "google") != 0 &&
+	    strcmp(o->provider, "microsoft") != 0 &&
+	    strcmp(o->provider, "custom") != 0)
+		return bad(c, member(g, "provider"), what, "provider must be "
+		    "\"google\", \"microsoft\" or \"custom\"");
+	if ((rc = need_str(c, g, "client_id", what, &o->client_id)) != MQ_OK ||
+	    (rc = get_secret(c, g, what, "client_secret",
+	    "client_secret_file", &o->client_secret, st)) != MQ_OK ||
+	    (rc = oauth2_endpoints(c, g, o, what)) != MQ_OK ||
+	    (rc = get_str(c, g, "ca_file", what, NULL, &ca)) != MQ_OK)
+		return rc;
+	if (*o->client_id == '\0' || has_control(o->client_id) ||
+	    strchr(o->client_id, ' ') != NULL)
+		rc = bad(c, member(g, "client_id"), what, "client_id must be "
+		    "one word");
+	if (rc == MQ_OK && ca != NULL && (o->ca_file = resolve(c, ca)) == NULL)
+		rc = oom(c);
+	free(ca);
+	return rc;
+}
+
+/* auth = "password" (a password or password_file, or no AUTH at all) or
+ * "oauth2" (a username and an oauth2 group; no password anywhere). */
 static int load_auth(struct ctx *c, const config_setting_t *g,
     struct mq_conf_mailbox *m, const char *what, struct stat *st_out)
 {
 	const config_setting_t *pw = member(g, "password");
 	const config_setting_t *pf = member(g, "password_file");
+	char *auth = NULL;
 	int rc;
 
-	if ((rc = get_str(c, g, "username", what, NULL, &m->username)) != MQ_OK)
+	if ((rc = get_str(c, g, "username", what, NULL, &m->username)) !=
+	    MQ_OK || (rc = get_str(c, g, "auth", what, "password", &auth)) !=
+	    MQ_OK)
 		return rc;
+	m->auth = strcmp(auth, "oauth2") == 0 ? MQ_AUTH_OAUTH2 :
+	    MQ_AUTH_PASSWORD;
+	if (m->auth == MQ_AUTH_PASSWORD && strcmp(auth, "password") != 0)
+		rc = bad(c, member(g, "auth"), what, "auth must be "
+		    "\"password\" or \"oauth2\"");
+	free(auth);
+	if (rc != MQ_OK)
+		return rc;
+	if (m->auth == MQ_AUTH_OAUTH2) {
+		if (pw != NULL || pf != NULL)
+			return bad(c, pw != NULL ? pw : pf, what, "auth = "
+			    "\"oauth2\" takes no password");
+		if (m->username == NULL)
+			return bad(c, member(g, "auth"), what, "auth = "
+			    "\"oauth2\" needs a username");
+		return load_oauth2(c, g, m, what, st_out);
+	}
+	if (member(g, "oauth2") != NULL)
+		return bad(c, member(g, "oauth2"), what, "oauth2 needs auth = "
+		    "\"oauth2\"");
 	if (m->username == NULL && pw != NULL && pf == NULL)
 		return bad(c, pw, what, "a password needs a username");
 	if (m->username == NULL && pf != NULL && pw == NULL)
@@ -812,6 +960,9 @@ static void fingerprint(struct mq_conf_mailbox *m, const struct stat *secret)
 
 	h = fnv_str(h, m->smtp);
 	h = fnv_str(h, m->username);
+	h = fnv(h, &m->auth, sizeof m->auth);
+	h = fnv_str(h, m->oauth2.client_id);
+	h = fnv_str(h, m->oauth2.token_url);
 	h = fnv(h, &m->tls, sizeof m->tls);
 	h = fnv(h, &m->verify, sizeof m->verify);
 	h = fnv_str(h, m->ca_file);
@@ -1545,6 +1696,35 @@ static int load_campaign(struct ctx *c, const config_setting_t *g, int i)
 
 /* --- the file ---------------------------------------------------------- */
 
+/* tokens = "path": the OAuth2 token file, relative to this file; by
+ * default mailq.tokens in the database's directory. */
+static int load_tokens_path(struct ctx *c, const config_setting_t *root)
+{
+	const char *slash = strrchr(c->conf->database, '/');
+	char *t = NULL;
+	int rc, n;
+
+	if ((rc = get_str(c, root, "tokens", "", NULL, &t)) != MQ_OK)
+		return rc;
+	if (t != NULL && (*t == '\0' || t[strlen(t) - 1] == '/')) {
+		free(t);
+		return bad(c, member(root, "tokens"), "", "tokens must name a "
+		    "file");
+	}
+	if (t != NULL) {
+		c->conf->tokens = resolve(c, t);
+		free(t);
+		return c->conf->tokens == NULL ? oom(c) : MQ_OK;
+	}
+	n = slash != NULL ? (int)(slash - c->conf->database) + 1 : 0;
+	if (asprintf(&c->conf->tokens, "%.*smailq.tokens", n,
+	    c->conf->database) < 0) {
+		c->conf->tokens = NULL;
+		return oom(c);
+	}
+	return MQ_OK;
+}
+
 static int load_top(struct ctx *c, const config_setting_t *root)
 {
 	struct mq_conf *conf = c->conf;
@@ -1563,7 +1743,8 @@ static int load_top(struct ctx *c, const config_setting_t *root)
 		rc = oom(c);
 		goto out;
 	}
-	if ((rc = get_str(c, root, "timezone", "", "Europe/Warsaw",
+	if ((rc = load_tokens_path(c, root)) != MQ_OK ||
+	    (rc = get_str(c, root, "timezone", "", "Europe/Warsaw",
 	    &conf->timezone)) != MQ_OK)
 		goto out;
 	if (!mq_sched_tz_valid(conf->timezone)) {
@@ -1722,6 +1903,18 @@ static void free_mailbox(struct mq_conf_mailbox *m)
 	free(m->ca_file);
 	free(m->username);
 	free(m->unsubscribe_mailto);
+	free(m->oauth2.provider);
+	free(m->oauth2.client_id);
+	free(m->oauth2.token_url);
+	free(m->oauth2.device_url);
+	free(m->oauth2.authorize_url);
+	free(m->oauth2.scope);
+	free(m->oauth2.ca_file);
+	if (m->oauth2.client_secret != NULL) {
+		explicit_bzero(m->oauth2.client_secret,
+		    strlen(m->oauth2.client_secret));
+		free(m->oauth2.client_secret);
+	}
 	free(m->inbox);
 	free(m->inbox_username);
 	for (int i = 0; i < m->n_inbox_folders; i++)
@@ -1755,6 +1948,7 @@ void mq_conf_free(struct mq_conf *conf)
 	free(conf->campaigns);
 	free(conf->path);
 	free(conf->database);
+	free(conf->tokens);
 	free(conf->timezone);
 	free(conf);
 }

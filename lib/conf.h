@@ -12,6 +12,22 @@
 
 enum mq_tls { MQ_TLS_NONE, MQ_TLS_STARTTLS, MQ_TLS_IMPLICIT };
 
+enum mq_auth { MQ_AUTH_PASSWORD, MQ_AUTH_OAUTH2 };
+
+/* How a mailbox gets OAuth2 access tokens (auth = "oauth2"). A provider
+ * fills in its endpoints and scope; "custom" names them. */
+struct mq_conf_oauth2 {
+	char *provider;             /* "google", "microsoft" or "custom" */
+	char *client_id;
+	char *client_secret;        /* NULL for a public client; never
+	                               stored or logged */
+	char *token_url;            /* https:// */
+	char *device_url;           /* device authorization, or NULL */
+	char *authorize_url;        /* authorization code + PKCE, or NULL */
+	char *scope;                /* space-separated */
+	char *ca_file;              /* for the endpoints, or NULL: system */
+};
+
 /* In every object, line is where its group's "{" is, for messages. */
 struct mq_conf_sender {
 	char *name;
@@ -33,6 +49,8 @@ struct mq_conf_mailbox {
 	int         connect_timeout;/* seconds, default 15 */
 	int         timeout;        /* seconds for a whole send, default 40 */
 	char       *ca_file;        /* extra CA bundle, NULL = system store */
+	enum mq_auth auth;          /* default password */
+	struct mq_conf_oauth2 oauth2; /* auth = oauth2 */
 	char       *username;       /* NULL: no AUTH */
 	char       *password;       /* inline or read from password_file; never
 	                               written to the database or a log */
@@ -111,6 +129,9 @@ struct mq_conf {
 	char                    *path;       /* as given */
 	char                    *database;   /* resolved against the file's dir */
 	char                    *timezone;   /* default "Europe/Warsaw" */
+	char                    *tokens;     /* OAuth2 token file; default
+	                                        mailq.tokens beside the
+	                                        database */
 	int                      soft_bounce_limit; /* soft bounces of one
 	                                               address that count as
 	                                               a hard one; default 3 */
