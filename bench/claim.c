@@ -68,7 +68,7 @@ static double claims(struct mq_db *db, int n)
 {
 	struct mq_claim_req q = { .campaign = 1, .now = 1000,
 	    .now_ms = 1000000 };
-	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0, NULL };
+	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0, NULL, 0 };
 	enum mq_claim_status st;
 	struct mq_owner o;
 	struct mq_claim c;

@@ -491,6 +491,9 @@ static int judge_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 		    q->fingerprint(b->m[i].name, q->fp_arg) : NULL;
 
 		b->why[i] = mq_mailbox_why(&b->m[i], q->now, fp);
+		if (may_send(b->why[i]) && q->unavailable != NULL &&
+		    q->unavailable(b->m[i].name, q->run_arg))
+			b->why[i] = MQ_MAILBOX_UNAVAILABLE;
 		if (!may_send(b->why[i]))
 			continue;
 		len += (size_t)snprintf(b->usable + len, sizeof b->usable - len,
@@ -1100,7 +1103,7 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
 		rc = mq_db_bounce_guard(db, c->mailbox_id, r->now,
 		    &rec->mailbox_paused, err);
-	if (rc == MQ_OK && r->outcome == MQ_OUT_MAILBOX)
+	if (rc == MQ_OK && r->outcome == MQ_OUT_MAILBOX && !r->transient)
 		rc = mailbox_failed(db, c, r, rec, err);
 	/* the thread is the lead's from its first message that may have
 	 * reached them */

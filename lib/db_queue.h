@@ -93,6 +93,10 @@ struct mq_claim_req {
 	 * or NULL; may be NULL */
 	const char          *(*fingerprint)(const char *name, const void *arg);
 	const void            *fp_arg;
+	/* whether the run may not use mailbox name now (its OAuth2 provider
+	 * was out of reach), or NULL; called with fp_arg too */
+	int                  (*unavailable)(const char *name, const void *arg);
+	const void            *run_arg;
 };
 
 /* Mailboxes of one campaign the claim looks at, at most. */
@@ -168,6 +172,9 @@ struct mq_result {
 	int             exhausted;     /* MQ_OUT_FAILED: out of retries */
 	const char     *fingerprint;   /* MQ_OUT_MAILBOX: the mailbox's, or
 	                                  NULL */
+	int             transient;     /* MQ_OUT_MAILBOX: only this time (its
+	                                  token server was out of reach): the
+	                                  mailbox is not marked failing */
 };
 
 /* What recording an outcome did beyond the message. */

@@ -10,7 +10,9 @@
 #include "deliver.h"
 #include "sched.h"
 #include "smtp.h"
+#include "log.h"
 #include "tmpl.h"
+#include "tokens.h"
 
 /* A follow-up without a subject of its own replies to the previous one,
  * as a person would: "Re: " once, however deep the thread. */
@@ -221,6 +223,10 @@ struct mq_flight {
 	struct mq_smtp_xfer             *x;
 	struct hook_arg                  h;
 	CURLcode                         cc;     /* how the transfer ended */
+	char                            *bearer; /* OAuth2 access token */
+	int                              transient; /* the mailbox could not
+	                                               be used this time */
+	const char                      *tokens; /* the token file */
 };
 
 void mq_flight_free(struct mq_flight *f)
@@ -229,6 +235,10 @@ void mq_flight_free(struct mq_flight *f)
 		return;
 	mq_smtp_xfer_free(f->x);
 	mq_deliver_free(&f->m);
+	if (f->bearer != NULL) {
+		explicit_bzero(f->bearer, strlen(f->bearer));
+		free(f->bearer);
+	}
 	free(f);
 }
 
@@ -271,6 +281,10 @@ static int conclude(struct mq_flight *f, const struct mq_smtp_result *res,
 	r.code = res->code;
 	r.reply = res->reply;
 	r.fingerprint = f->m.mb != NULL ? f->m.mb->fingerprint : NULL;
+	r.transient = f->transient;
+	/* a token the server refused is not used again */
+	if (r.outcome == MQ_OUT_MAILBOX && f->bearer != NULL)
+		mq_tokens_expire(f->tokens, f->m.mb->name, NULL);
 	if (r.outcome == MQ_OUT_RETRY)
 		r.retry_at = r.now + f->camp->backoff[c->attempts - 1 < 32 ?
 		    c->attempts - 1 : 31];
@@ -279,6 +293,7 @@ static int conclude(struct mq_flight *f, const struct mq_smtp_result *res,
 		return rc;
 	d->outcome = r.outcome;
 	d->code = r.code;
+	d->unavailable = f->transient;
 	snprintf(d->reply, sizeof d->reply, "%s", res->reply);
 	return record(f->db, c, f->owner, &r, &d->rec, err);
 }
@@ -297,8 +312,8 @@ static int refuse(struct mq_flight *f, enum mq_smtp_outcome o,
 static int send_now(struct mq_flight *f, const struct mq_transport *t,
     struct mq_delivered *d, struct mq_err *err)
 {
-	struct mq_smtp_timeouts to = { f->m.mb->connect_timeout,
-	    f->m.mb->timeout };
+	struct mq_smtp_session to = { f->m.mb->connect_timeout,
+	    f->m.mb->timeout, NULL };
 	struct mq_smtp_result res;
 	struct mq_err terr;
 
@@ -311,10 +326,29 @@ static int send_now(struct mq_flight *f, const struct mq_transport *t,
 	return conclude(f, &res, d, err);
 }
 
+/* The mailbox's OAuth2 access token, refreshed if it must be. A refusal
+ * of the provider fails the mailbox (it rests until mailq-auth is run); a
+ * provider out of reach makes it unusable for this run only. */
+static int token(struct mq_flight *f, const struct mq_conf *conf,
+    struct mq_err *err)
+{
+	int refreshed, rc;
+
+	f->tokens = conf->tokens;
+	rc = mq_tokens_access(conf->tokens, f->m.mb, &f->bearer, &refreshed,
+	    err);
+	if (rc == MQ_TEMP)
+		f->transient = 1;
+	if (rc == MQ_OK && refreshed)
+		mq_log(MQ_LOG_INFO, "mailbox=%s oauth2=refreshed",
+		    f->m.mb->name);
+	return rc;
+}
+
 static int start(struct mq_flight *f, const struct mq_conf *conf,
     struct mq_delivered *d, int *flying, struct mq_err *err)
 {
-	struct mq_smtp_timeouts to;
+	struct mq_smtp_session to;
 	const struct mq_transport *t;
 	struct mq_err cerr;
 	time_t now;
@@ -341,8 +375,11 @@ static int start(struct mq_flight *f, const struct mq_conf *conf,
 		    "mailbox's URL", d, err);
 	if (t != mq_smtp_transport("smtp"))
 		return send_now(f, t, d, err);
-	to = (struct mq_smtp_timeouts){ f->m.mb->connect_timeout,
-	    f->m.mb->timeout };
+	if (f->m.mb->auth == MQ_AUTH_OAUTH2 &&
+	    (rc = token(f, conf, &cerr)) != MQ_OK)
+		return refuse(f, MQ_SMTP_MAILBOX, cerr.msg, d, err);
+	to = (struct mq_smtp_session){ f->m.mb->connect_timeout,
+	    f->m.mb->timeout, f->bearer };
 	if (mq_smtp_xfer_new(&f->x, f->m.mb, f->m.mb->address, f->c.email,
 	    f->m.data, f->m.len, &to, data_hook, &f->h, &cerr) != MQ_OK)
 		return refuse(f, MQ_SMTP_REJECT, cerr.msg, d, err);

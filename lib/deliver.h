@@ -44,6 +44,9 @@ struct mq_delivered {
 	int             code;
 	char            reply[512];
 	struct mq_recorded rec;       /* stale, mailbox failed or back */
+	int             unavailable;  /* the mailbox may not be used again
+	                                 this run (its OAuth2 provider is out
+	                                 of reach) */
 };
 
 /* A message between its claim and its outcome, its SMTP transfer run by

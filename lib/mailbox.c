@@ -73,6 +73,10 @@ void mq_mailbox_describe(const struct mq_mailbox_state *m,
 	case MQ_MAILBOX_DISABLED:
 		snprintf(buf, size, "disabled");
 		break;
+	case MQ_MAILBOX_UNAVAILABLE:
+		snprintf(buf, size, "not this run: its OAuth2 provider was out "
+		    "of reach");
+		break;
 	case MQ_MAILBOX_PAUSED:
 		snprintf(buf, size, "paused by its bounce guard: %s",
 		    m->paused_why);

@@ -43,6 +43,8 @@ enum mq_mailbox_why {
 	MQ_MAILBOX_PROBE,       /* ok, and the try decides whether it rests on */
 	MQ_MAILBOX_DISABLED,    /* disabled or retired */
 	MQ_MAILBOX_PAUSED,      /* its bounce guard tripped: until resumed */
+	MQ_MAILBOX_UNAVAILABLE, /* not this run: its OAuth2 provider was out
+	                           of reach */
 	MQ_MAILBOX_LIMIT,       /* at its day's limit */
 	MQ_MAILBOX_BUSY,        /* max_connections sessions open */
 	MQ_MAILBOX_RATE,        /* max_per_minute started in the last minute */

@@ -285,7 +285,8 @@ static int bracket(char *buf, size_t len, const char *addr,
 	return MQ_OK;
 }
 
-static int tls_options(CURL *c, const struct mq_conf_mailbox *mb)
+static int tls_options(CURL *c, const struct mq_conf_mailbox *mb,
+    const char *bearer)
 {
 	int rc = 0;
 
@@ -296,18 +297,20 @@ static int tls_options(CURL *c, const struct mq_conf_mailbox *mb)
 	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, mb->verify ? 2L : 0L);
 	if (mb->ca_file != NULL)
 		rc |= curl_easy_setopt(c, CURLOPT_CAINFO, mb->ca_file);
-	if (mb->username != NULL) {
+	if (mb->username != NULL)
 		rc |= curl_easy_setopt(c, CURLOPT_USERNAME, mb->username);
+	if (mb->username != NULL && bearer != NULL)
+		rc |= curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, bearer);
+	else if (mb->username != NULL)
 		rc |= curl_easy_setopt(c, CURLOPT_PASSWORD,
 		    mb->password != NULL ? mb->password : "");
-	}
 	return rc;
 }
 
 /* A configured easy handle for x, or NULL. */
 static CURL *easy_setup(struct mq_smtp_xfer *x,
     const struct mq_conf_mailbox *mb, const char *from,
-    const struct mq_smtp_timeouts *to)
+    const struct mq_smtp_session *to)
 {
 	long connect_s = to != NULL && to->connect_s > 0 ? to->connect_s :
 	    CONNECT_S;
@@ -319,7 +322,7 @@ static CURL *easy_setup(struct mq_smtp_xfer *x,
 		return NULL;
 	rc |= curl_easy_setopt(c, CURLOPT_URL, mb->smtp);
 	rc |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	rc |= tls_options(c, mb);
+	rc |= tls_options(c, mb, to != NULL ? to->bearer : NULL);
 	rc |= curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
 	rc |= curl_easy_setopt(c, CURLOPT_MAIL_RCPT, x->rcpts);
 	rc |= curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -349,7 +352,7 @@ static CURL *easy_setup(struct mq_smtp_xfer *x,
 
 int mq_smtp_xfer_new(struct mq_smtp_xfer **xp, const struct mq_conf_mailbox *mb,
     const char *from, const char *rcpt, const char *msg, size_t len,
-    const struct mq_smtp_timeouts *to, mq_smtp_hook hook, void *arg,
+    const struct mq_smtp_session *to, mq_smtp_hook hook, void *arg,
     struct mq_err *err)
 {
 	struct mq_smtp_xfer *x = NULL;
@@ -441,7 +444,7 @@ void mq_smtp_xfer_free(struct mq_smtp_xfer *x)
 
 static int smtp_send(const struct mq_conf_mailbox *mb, const char *from,
     const char *rcpt, const char *msg, size_t len,
-    const struct mq_smtp_timeouts *to, mq_smtp_hook hook, void *arg,
+    const struct mq_smtp_session *to, mq_smtp_hook hook, void *arg,
     struct mq_smtp_result *res, struct mq_err *err)
 {
 	struct mq_smtp_xfer *x;
@@ -556,7 +559,7 @@ static void set_result(struct mq_smtp_result *res, enum mq_smtp_outcome o,
 
 static int file_send(const struct mq_conf_mailbox *mb, const char *from,
     const char *rcpt, const char *msg, size_t len,
-    const struct mq_smtp_timeouts *to, mq_smtp_hook hook, void *arg,
+    const struct mq_smtp_session *to, mq_smtp_hook hook, void *arg,
     struct mq_smtp_result *res, struct mq_err *err)
 {
 	const char *path = file_path(mb->smtp);

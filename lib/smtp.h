@@ -38,9 +38,14 @@ struct mq_smtp_result {
 	char                 reply[512];  /* last reply line or error text */
 };
 
-struct mq_smtp_timeouts {
-	long connect_s;                   /* default 15 */
-	long total_s;                     /* default 40 */
+/* How one session goes, beyond the mailbox's config. */
+struct mq_smtp_session {
+	long        connect_s;            /* default 15 */
+	long        total_s;              /* default 40 */
+	const char *bearer;               /* an OAuth2 access token to log
+	                                     in with (XOAUTH2 or OAUTHBEARER,
+	                                     as the server offers), or NULL:
+	                                     the mailbox's password */
 };
 
 /* Called once before the first body byte; nonzero aborts the send. */
@@ -53,7 +58,7 @@ struct mq_transport {
 	 * the outcome; MQ_PERM only for misuse (bad URL), with err set. */
 	int (*send)(const struct mq_conf_mailbox *mb, const char *from,
 	    const char *rcpt, const char *msg, size_t len,
-	    const struct mq_smtp_timeouts *to, mq_smtp_hook hook, void *arg,
+	    const struct mq_smtp_session *to, mq_smtp_hook hook, void *arg,
 	    struct mq_smtp_result *res, struct mq_err *err);
 };
 
@@ -108,7 +113,7 @@ struct mq_smtp_xfer;
  * '>'; MQ_TEMP when curl cannot set up a handle. */
 int mq_smtp_xfer_new(struct mq_smtp_xfer **xp, const struct mq_conf_mailbox *mb,
     const char *from, const char *rcpt, const char *msg, size_t len,
-    const struct mq_smtp_timeouts *to, mq_smtp_hook hook, void *arg,
+    const struct mq_smtp_session *to, mq_smtp_hook hook, void *arg,
     struct mq_err *err);
 
 /* The easy handle of x, owned by x: perform it or add it to a multi

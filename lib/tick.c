@@ -36,6 +36,9 @@ struct run {
 	struct mq_db             **pool;       /* the flights' connections, */
 	int                        n_pool;     /* kept for the run */
 	int                        passes;
+	char                       unavailable[16][64]; /* mailboxes not to
+	                                                   use again this run */
+	int                        n_unavailable;
 };
 
 /* delay ± jitter %, uniformly, in milliseconds. */
@@ -55,6 +58,9 @@ static void count(struct run *r, const struct mq_db_run_campaign *c,
 	    &r->st->bounced, &r->st->mailbox, &r->st->unknown };
 
 	(*slot[d->outcome])++;
+	if (d->unavailable && r->n_unavailable < 16)
+		snprintf(r->unavailable[r->n_unavailable++], 64, "%s",
+		    cl->mailbox);
 	mq_log(MQ_LOG_INFO, "campaign=%s lead=%s step=%d mailbox=%s "
 	    "attempt=%d outcome=%s code=%d reply=\"%s\"", c->name, cl->email,
 	    cl->step, cl->mailbox, cl->attempts, names[d->outcome], d->code,
@@ -128,6 +134,16 @@ static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
 	}
 }
 
+static int unavailable(const char *name, const void *arg)
+{
+	const struct run *r = arg;
+
+	for (int i = 0; i < r->n_unavailable; i++)
+		if (strcmp(r->unavailable[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 static const char *fingerprint(const char *name, const void *arg)
 {
 	const struct mq_conf_mailbox *m = mq_conf_mailbox(arg, name);
@@ -143,7 +159,8 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 	time_t now = (time_t)(now_ms / 1000);
 	struct mq_claim_req q = { .campaign = c->id, .now = now,
 	    .now_ms = now_ms, .gap_ms = gap(c), .live = 1, .owner = &r->owner,
-	    .fingerprint = fingerprint, .fp_arg = r->conf };
+	    .fingerprint = fingerprint, .fp_arg = r->conf,
+	    .unavailable = unavailable, .run_arg = r };
 	enum mq_claim_status status;
 	struct mq_flight *f;
 	struct mq_delivered d;

@@ -192,7 +192,7 @@ static enum mq_claim_status claim(struct fx *f, sqlite3_int64 campaign,
 static void record(struct fx *f, const struct mq_claim *c,
     enum mq_outcome outcome, int exhausted, time_t now)
 {
-	struct mq_result r = { outcome, 250, "reply", now, now, 0, exhausted, NULL };
+	struct mq_result r = { outcome, 250, "reply", now, now, 0, exhausted, NULL, 0 };
 	struct mq_err err;
 	struct mq_recorded rec;
 

@@ -126,7 +126,7 @@ static void test_data_phase_synced(void **state)
 	struct mq_db *db = seeded();
 	struct mq_claim_req q = { .campaign = 1, .now = 1000,
 	    .now_ms = 1000000 };
-	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0, NULL };
+	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0, NULL, 0 };
 	enum mq_claim_status st;
 	struct mq_owner o;
 	struct mq_claim c;

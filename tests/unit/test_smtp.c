@@ -400,7 +400,7 @@ static struct mq_conf_mailbox mailbox(const struct server *s,
 static struct mq_smtp_result send_msg(const struct mq_conf_mailbox *mb,
     const char *msg, struct hook *h, long total_s)
 {
-	struct mq_smtp_timeouts to = { 5, total_s };
+	struct mq_smtp_session to = { 5, total_s, NULL };
 	struct mq_smtp_result res;
 	struct mq_err err;
 
