@@ -11,6 +11,7 @@
 #include "fetch.h"
 #include "inbox.h"
 #include "log.h"
+#include "tokens.h"
 
 #define N_OWN 256
 
@@ -243,11 +244,18 @@ static int read_mailbox(struct run *r, const struct mq_conf_mailbox *mb,
 	struct box b = { mb, 0, NULL, NULL, 0 };
 	struct mq_inbox_opts io;
 	struct mq_err e;
-	int first = MQ_OK, rc, i;
+	char *bearer = NULL;
+	int first = MQ_OK, refreshed, rc, i;
 
 	inbox_opts(mb, &io);
 	if ((rc = mq_db_inbox_mailbox(r->db, mb->name, &b.id, err)) != MQ_OK ||
-	    (rc = mq_inbox_open(&b.in, &io, err)) != MQ_OK) {
+	    (mb->auth == MQ_AUTH_OAUTH2 && (rc = mq_tokens_access(
+	    r->conf->tokens, mb, &bearer, &refreshed, err)) != MQ_OK) ||
+	    (io.bearer = bearer, rc = mq_inbox_open(&b.in, &io, err)) !=
+	    MQ_OK) {
+		/* a token the server refused is not used again */
+		if (bearer != NULL && rc == MQ_PERM && err->ex == EX_NOPERM)
+			mq_tokens_expire(r->conf->tokens, mb->name, NULL);
 		folder_failed(r, &b, "INBOX", err);
 		goto out;
 	}
@@ -275,6 +283,10 @@ static int read_mailbox(struct run *r, const struct mq_conf_mailbox *mb,
 	rc = first;
 out:
 	mq_inbox_close(b.in);
+	if (bearer != NULL) {
+		explicit_bzero(bearer, strlen(bearer));
+		free(bearer);
+	}
 	return rc;
 }
 

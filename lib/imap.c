@@ -142,11 +142,11 @@ static int login_options(CURL *c, const struct mq_inbox_opts *o)
 	if (o->username == NULL)
 		return 0;
 	rc |= curl_easy_setopt(c, CURLOPT_USERNAME, o->username);
-	if (o->bearer != NULL) {
+	/* with a token, libcurl logs in with OAUTHBEARER or XOAUTH2, as
+	 * the server offers them */
+	if (o->bearer != NULL)
 		rc |= curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, o->bearer);
-		rc |= curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS,
-		    "AUTH=XOAUTH2");
-	} else
+	else
 		rc |= curl_easy_setopt(c, CURLOPT_PASSWORD,
 		    o->password != NULL ? o->password : "");
 	return rc;
