@@ -671,3 +671,11 @@ int mq_db_mailbox_resume(struct mq_db *db, const char *name, time_t now,
 	*was = (int)paused;
 	return mq_db_commit(db, err);
 }
+
+int mq_db_mailbox_retry(struct mq_db *db, const char *name, time_t now,
+    struct mq_err *err)
+{
+	return mq_db_run(db, err, "UPDATE mailbox SET rest_until = ?2 WHERE "
+	    "name = ?1 AND failing_since IS NOT NULL AND rest_until > ?2", "sI",
+	    name, (sqlite3_int64)now);
+}
