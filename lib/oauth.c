@@ -318,21 +318,27 @@ static void b64url(const unsigned char *p, size_t n, char *out, size_t len)
 	g_free(b);
 }
 
-int mq_oauth_pkce(char verifier[64], char challenge[64], struct mq_err *err)
+void mq_oauth_challenge(const char *verifier, char challenge[64])
 {
-	unsigned char raw[32], digest[32];
+	unsigned char digest[32];
 	gsize dlen = sizeof digest;
-	GChecksum *h;
+	GChecksum *h = g_checksum_new(G_CHECKSUM_SHA256);
 
-	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-		return mq_err_temp(err, "no random bytes from the system");
-	b64url(raw, sizeof raw, verifier, 64);
-	if ((h = g_checksum_new(G_CHECKSUM_SHA256)) == NULL)
-		return mq_err_temp(err, "out of memory");
 	g_checksum_update(h, (const guchar *)verifier, strlen(verifier));
 	g_checksum_get_digest(h, digest, &dlen);
 	g_checksum_free(h);
 	b64url(digest, dlen, challenge, 64);
+}
+
+int mq_oauth_pkce(char verifier[64], char challenge[64], struct mq_err *err)
+{
+	unsigned char raw[32];
+
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+		return mq_err_temp(err, "no random bytes from the system");
+	b64url(raw, sizeof raw, verifier, 64);
+	explicit_bzero(raw, sizeof raw);
+	mq_oauth_challenge(verifier, challenge);
 	return MQ_OK;
 }
 

@@ -68,6 +68,9 @@ int mq_oauth_code(const struct mq_conf_oauth2 *o, const char *code,
  * system has no randomness to give. */
 int mq_oauth_pkce(char verifier[64], char challenge[64], struct mq_err *err);
 
+/* The S256 challenge of a PKCE verifier: base64url(SHA-256(verifier)). */
+void mq_oauth_challenge(const char *verifier, char challenge[64]);
+
 /* The URL the user opens for the authorization code grant (malloc'd). */
 char *mq_oauth_authorize_url(const struct mq_conf_oauth2 *o,
     const char *redirect_uri, const char *challenge, const char *state,
