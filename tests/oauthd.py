@@ -54,7 +54,9 @@ Files in DIR:
                  down: 503|500       every request fails with that status
                  down_times: N       ... only the first N requests after
                                      faults.json was written
-                 delay: S            wait S seconds before handling
+                 delay: S            wait S seconds before handling; a
+                                     client gone meanwhile had no effect
+                                     (logged: status 499, "abandoned")
                  delay_after: S      handle (tokens rotated), log, then
                                      wait S seconds before answering
                  expires_in: N       access token lifetime (3600)
@@ -94,6 +96,7 @@ import json
 import os
 import re
 import secrets
+import select
 import signal
 import socket
 import ssl
@@ -348,7 +351,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 		n = int(self.headers.get("Content-Length") or 0)
 		body = self.rfile.read(min(n, 1 << 20)) if n > 0 else b""
 		faults, version = d.faults()
-		time.sleep(number(faults.get("delay"), 0))
+		delay = number(faults.get("delay"), 0)
+		if delay:
+			time.sleep(delay)
+			if self.gone():
+				self.rec.update(status=499, error="abandoned")
+				d.log(self.rec)
+				self.close_connection = True
+				return
 		try:
 			self.query = self.params(url.query, "query")
 			if self.down(faults, version):
@@ -378,6 +388,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 		self.end_headers()
 		if method != "HEAD":
 			self.wfile.write(data)
+
+	def gone(self):
+		"""The client hung up (an HTTP/1.1 client waiting for its
+		answer sends nothing, so anything readable is its close)."""
+		try:
+			r, _, _ = select.select([self.connection], [], [], 0)
+		except (OSError, ValueError):
+			return True
+		return bool(r)
 
 	def down(self, faults, version):
 		status = faults.get("down")
