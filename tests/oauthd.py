@@ -190,9 +190,11 @@ class Dir:
 			    "codes"):
 				s.setdefault(k, {})
 			before = json.dumps(s, sort_keys=True)
-			yield s
-			if json.dumps(s, sort_keys=True) != before:
-				self.save(s)
+			try:
+				yield s
+			finally:   # a refusal may change state too (a poll)
+				if json.dumps(s, sort_keys=True) != before:
+					self.save(s)
 		finally:
 			os.close(fd)
 
@@ -237,11 +239,11 @@ def issue_refresh(s, gid):
 	return tok
 
 
-def issue_access(s, gid, expires_in):
+def issue_access(s, gid, expires_in, scope=None):
 	g = s["grants"][gid]
 	tok = new_token("access")
 	s["access"][tok] = {"grant": gid, "user": g["user"],
-	    "scope": g["scope"], "client_id": g["client_id"],
+	    "scope": scope or g["scope"], "client_id": g["client_id"],
 	    "exp": now() + expires_in}
 	return tok
 
@@ -534,13 +536,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 			    "wrong client secret", 401, hdr)
 		return cid, c
 
-	def tokens(self, s, gid, faults, refresh=True, refresh_token=None):
-		"""The token response for grant gid."""
+	def tokens(self, s, gid, faults, refresh=True, refresh_token=None,
+	    scope=None):
+		"""The token response for grant gid (scope: narrower)."""
 		g = s["grants"][gid]
 		life = number(faults.get("expires_in"), 3600)
-		out = {"access_token": issue_access(s, gid, life),
+		out = {"access_token": issue_access(s, gid, life, scope),
 		    "token_type": "Bearer", "expires_in": whole(life),
-		    "scope": g["scope"]}
+		    "scope": scope or g["scope"]}
 		if refresh:
 			out["refresh_token"] = refresh_token or \
 			    issue_refresh(s, gid)
@@ -586,14 +589,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 		    set(g["scope"].split()):
 			raise OAuthError("invalid_scope",
 			    "scope wider than the grant")
+		scope = form.get("scope") or None
 		rotate = faults.get("rotate", True)
 		if rotate is False:
-			return self.tokens(s, r["grant"], faults, refresh=False)
+			return self.tokens(s, r["grant"], faults, refresh=False,
+			    scope=scope)
 		if rotate == "same":
 			return self.tokens(s, r["grant"], faults,
-			    refresh_token=rt)
+			    refresh_token=rt, scope=scope)
 		r["state"], r["used_at"] = "used", now()
-		self.tokens(s, r["grant"], faults)
+		self.tokens(s, r["grant"], faults, scope=scope)
 
 	def device_token(self, s, form, cid, faults):
 		dc = form.get("device_code")
