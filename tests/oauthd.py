@@ -90,20 +90,13 @@ import base64
 import contextlib
 import fcntl
 import hashlib
-import html
-import http.server
 import json
 import os
 import re
 import secrets
-import select
-import signal
-import socket
-import ssl
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 
 DEFAULT_USER = "anna@example.com"
@@ -311,6 +304,81 @@ def redirect_ok(client, uri):
 		    (u.hostname, u.path) == (v.hostname, v.path):
 			return True
 	return False
+
+
+def command(args):
+	d = Dir(args.dir)
+	with d.locked() as s:
+		faults, version = d.faults()
+		apply_faults(s, faults, version)
+		if args.issue or args.issue_access:
+			cid, user, scope = args.issue or args.issue_access
+			if cid not in d.clients():
+				sys.exit("oauthd: unknown client %s" % cid)
+			gid = new_grant(s, cid, user, scope, "issued")
+			if args.issue:
+				print(issue_refresh(s, gid))
+			else:
+				life = args.expires_in if args.expires_in \
+				    is not None else number(
+				    faults.get("expires_in"), 3600)
+				print(issue_access(s, gid, life))
+		elif args.revoke:
+			gid = grant_of(s, args.revoke)
+			if not gid:
+				sys.exit("oauthd: no such token")
+			revoke_grant(s, gid)
+		elif args.revoke_all:
+			for gid in list(s["grants"]):
+				revoke_grant(s, gid)
+		elif args.expire_access:
+			for a in s["access"].values():
+				a["exp"] = min(a["exp"], now() - 1)
+	return 0
+
+
+def arguments():
+	p = argparse.ArgumentParser(description="OAuth 2.0 test server")
+	p.add_argument("--dir", required=True, help="state directory")
+	p.add_argument("--port", type=int, default=0, help="0 = any free port")
+	p.add_argument("--ready", help="file to receive the port when ready")
+	p.add_argument("--cert", help="server certificate (PEM)")
+	p.add_argument("--key", help="server key (PEM)")
+	g = p.add_mutually_exclusive_group()
+	g.add_argument("--issue", nargs=3, metavar=("CLIENT", "USER", "SCOPE"),
+	    help="print a new refresh token")
+	g.add_argument("--issue-access", nargs=3,
+	    metavar=("CLIENT", "USER", "SCOPE"), help="print a new access token")
+	g.add_argument("--revoke", metavar="TOKEN", help="revoke its grant")
+	g.add_argument("--revoke-all", action="store_true")
+	g.add_argument("--expire-access", action="store_true",
+	    help="every access token expires now")
+	p.add_argument("--expires-in", type=float,
+	    help="lifetime of --issue-access's token")
+	args = p.parse_args()
+	if bool(args.cert) != bool(args.key):
+		p.error("--cert and --key go together")
+	args.command = bool(args.issue or args.issue_access or args.revoke or
+	    args.revoke_all or args.expire_access)
+	os.makedirs(args.dir, exist_ok=True)
+	return args
+
+
+# The one-shot commands run before the server's own imports: the tests
+# call them often, and loading http.server and ssl would take longer
+# than the command itself.
+if __name__ == "__main__":
+	ARGS = arguments()
+	if ARGS.command:
+		sys.exit(command(ARGS))
+
+import html  # noqa: E402
+import http.server  # noqa: E402
+import select  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import ssl  # noqa: E402
+import traceback  # noqa: E402
 
 
 class OAuthError(Exception):
@@ -842,68 +910,9 @@ def serve(args):
 	return 0
 
 
-def command(args):
-	d = Dir(args.dir)
-	with d.locked() as s:
-		faults, version = d.faults()
-		apply_faults(s, faults, version)
-		if args.issue or args.issue_access:
-			cid, user, scope = args.issue or args.issue_access
-			if cid not in d.clients():
-				sys.exit("oauthd: unknown client %s" % cid)
-			gid = new_grant(s, cid, user, scope, "issued")
-			if args.issue:
-				print(issue_refresh(s, gid))
-			else:
-				life = args.expires_in if args.expires_in \
-				    is not None else number(
-				    faults.get("expires_in"), 3600)
-				print(issue_access(s, gid, life))
-		elif args.revoke:
-			gid = grant_of(s, args.revoke)
-			if not gid:
-				sys.exit("oauthd: no such token")
-			revoke_grant(s, gid)
-		elif args.revoke_all:
-			for gid in list(s["grants"]):
-				revoke_grant(s, gid)
-		elif args.expire_access:
-			for a in s["access"].values():
-				a["exp"] = min(a["exp"], now() - 1)
-	return 0
-
-
-def main():
-	p = argparse.ArgumentParser(description="OAuth 2.0 test server")
-	p.add_argument("--dir", required=True, help="state directory")
-	p.add_argument("--port", type=int, default=0, help="0 = any free port")
-	p.add_argument("--ready", help="file to receive the port when ready")
-	p.add_argument("--cert", help="server certificate (PEM)")
-	p.add_argument("--key", help="server key (PEM)")
-	g = p.add_mutually_exclusive_group()
-	g.add_argument("--issue", nargs=3, metavar=("CLIENT", "USER", "SCOPE"),
-	    help="print a new refresh token")
-	g.add_argument("--issue-access", nargs=3,
-	    metavar=("CLIENT", "USER", "SCOPE"), help="print a new access token")
-	g.add_argument("--revoke", metavar="TOKEN", help="revoke its grant")
-	g.add_argument("--revoke-all", action="store_true")
-	g.add_argument("--expire-access", action="store_true",
-	    help="every access token expires now")
-	p.add_argument("--expires-in", type=float,
-	    help="lifetime of --issue-access's token")
-	args = p.parse_args()
-	if bool(args.cert) != bool(args.key):
-		p.error("--cert and --key go together")
-	os.makedirs(args.dir, exist_ok=True)
-	if args.issue or args.issue_access or args.revoke or \
-	    args.revoke_all or args.expire_access:
-		return command(args)
+if __name__ == "__main__":
 	try:
-		return serve(args)
+		sys.exit(serve(ARGS))
 	except OSError as e:
 		print("oauthd: %s" % e, file=sys.stderr)
-		return 1
-
-
-if __name__ == "__main__":
-	sys.exit(main())
+		sys.exit(1)

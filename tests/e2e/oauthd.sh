@@ -97,7 +97,8 @@ if [ -x /usr/sbin/dovecot ]; then
 	mkdir -p "$I"
 	chmod 711 "$T"          # Dovecot's own users reach their files in it
 	$IMAPD start "$I" --oauth "$OAUTH_URL/introspect" "$OAUTH_CA" \
-	    >/dev/null || fail "cannot start the IMAP server"
+	    >/dev/null 2>"$T/imapd.err" &   # meanwhile, the rest
+	IMAPD_START=$!
 	trap '$IMAPD stop "$I"; _smtpd_kill_all; rm -rf "$T"' EXIT
 fi
 
@@ -390,13 +391,13 @@ print(json.load(open(sys.argv[1]))[sys.argv[2]]["user"])' \
 
 # The device grant: pending, slow_down (the interval grows), approved by
 # the user, tokens once; denied; another client's poll; unknown codes.
-oauthd_faults '{"interval": 0.5, "slow_down_step": 0.5}'
+oauthd_faults '{"interval": 0.25, "slow_down_step": 0.25}'
 http /devicecode -d client_id=mailq-public -d scope=mail
 answer 200
 DC=$(field device_code) UC=$(field user_code)
 eq "$OAUTH_URL/device" "$(field verification_uri)" "verification_uri"
 eq 300 "$(field expires_in)" "expires_in"
-eq 0.5 "$(field interval)" "interval"
+eq 0.25 "$(field interval)" "interval"
 field message | grep -q "$UC" || fail "message: $(field message)"
 ok
 http /devicecode -d client_id=mailq-public -d scope=mail
@@ -404,7 +405,7 @@ DC2=$(field device_code) UC2=$(field user_code)
 poll "$DC"
 answer 400 authorization_pending
 poll "$DC"
-answer 400 slow_down               # the interval is 1 s now
+answer 400 slow_down               # the interval is 0.5 s now
 http "/device?user_code=$UC&action=approve"
 answer 200
 http "/device?user_code=$UC2&action=deny"
@@ -413,7 +414,7 @@ http "/device?user_code=$UC&action=deny"
 answer 409                         # a code is answered once
 http "/device?user_code=NONE-SUCH&action=approve"
 answer 404
-sleep 1.05
+sleep 0.55
 http /token -d grant_type=$DEVICE -d client_id=mailq-test -d client_secret=s3cret \
     --data-urlencode "device_code=$DC"
 answer 400 invalid_grant           # another client's code
@@ -518,6 +519,7 @@ done
 # XOAUTH2 by imaplib; a wrong token and another user's fail; the
 # password still works.
 if [ -x /usr/sbin/dovecot ]; then
+	wait "$IMAPD_START" || fail "cannot start the IMAP server: $(cat "$T/imapd.err")"
 	IMAPS=$(cat "$I/imaps.port")
 	before=$(oauthd_count path=/introspect)
 	anna=$(oauthd_count path=/introspect user=anna@example.com)
