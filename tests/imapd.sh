@@ -283,7 +283,10 @@ deliver() {
 		fi
 	fi
 	rnd=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
-	n=$(date +%s).M$(date +%N | cut -c1-6)P$$Q$rnd.mq-test
+	# one reading of the clock: seconds and microseconds read apart
+	# could straddle a second and misorder the names
+	now=$(date +%s.%N)
+	n=${now%.*}.M$(echo "${now#*.}" | cut -c1-6)P$$Q$rnd.mq-test
 	cp "$f" "$md/tmp/$n"
 	chown "$(mail_owner)" "$md/tmp/$n"
 	mv "$md/tmp/$n" "$md/new/$n"
