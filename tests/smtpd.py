@@ -33,14 +33,16 @@ test (a missing file means "behave"):
                   as Google; OAUTHBEARER: status "invalid_token", RFC
                   7628), then 535 5.7.8 after the client's reply.
                   "mechanisms": ["XOAUTH2"] offers only those (Microsoft
-                  365 offers XOAUTH2 alone; libcurl takes OAUTHBEARER
-                  when both are offered)
-  oauth_only      true        offer XOAUTH2 and OAUTHBEARER alone
+                  365 offers XOAUTH2 alone; offered both, libcurl takes
+                  OAUTHBEARER unless CURLOPT_LOGIN_OPTIONS is
+                  "AUTH=XOAUTH2", which curl 7.88's --login-options does
+                  not achieve)
+  oauth_only      true        offer the OAuth mechanisms alone
 
 Every AUTH is one event in events.jsonl: auth_ok or auth_fail, with the
 mechanism and the user (never a password or token); an OAuth failure has
-a reason too: unknown, expired, revoked, user (a token of someone else),
-scope, malformed.
+a reason too: unknown (never issued, or revoked), expired, user (a token
+of someone else, or a name not the token's), scope, malformed.
 
 Globs are matched case-insensitively against the recipient address.
 Runs with Debian's python3-aiosmtpd and the standard library only.

@@ -122,7 +122,7 @@ AT=$(field access_token) RT2=$(field refresh_token)
 eq Bearer "$(field token_type)" "token_type"
 eq 3600 "$(field expires_in)" "expires_in"
 eq mail "$(field scope)" "scope"
-[ -n "$AT" ] && [ -n "$RT2" ] && [ "$RT2" != "$RT" ] || fail "tokens: $(cat "$T/body")"
+{ [ -n "$AT" ] && [ -n "$RT2" ] && [ "$RT2" != "$RT" ]; } || fail "tokens: $(cat "$T/body")"
 ok
 grep -qi '^cache-control: no-store' "$T/headers" || fail "cacheable: $(cat "$T/headers")"
 ok
@@ -329,7 +329,7 @@ for _ in $(seq 100); do [ -s "$T/cb.port" ] && break; sleep 0.05; done
 REDIR=http://127.0.0.1:$(cat "$T/cb.port")/callback
 AUTHZ="/authorize?response_type=code&client_id=mailq-public&scope=mail&state=st8&code_challenge=$C&code_challenge_method=S256&login_hint=anna@example.com"
 expect 0 curl -sS -L --cacert "$OAUTH_CA" "$OAUTH_URL$AUTHZ&redirect_uri=$REDIR"
-eq done "$(cat "$T/out")" "the listener's page"
+eq "done" "$(cat "$T/out")" "the listener's page"
 wait "$CB_PID"
 CODE_=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' "$T/cb")
 grep -q '^/callback?code=.*&state=st8' "$T/cb" || fail "callback: $(cat "$T/cb")"
