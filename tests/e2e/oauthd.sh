@@ -99,7 +99,9 @@ if [ -x /usr/sbin/dovecot ]; then
 	$IMAPD start "$I" --oauth "$OAUTH_URL/introspect" "$OAUTH_CA" \
 	    >/dev/null 2>"$T/imapd.err" &   # meanwhile, the rest
 	IMAPD_START=$!
-	trap '$IMAPD stop "$I"; _smtpd_kill_all; rm -rf "$T"' EXIT
+	IMAPD_STOP=""
+	trap '[ -z "$IMAPD_STOP" ] || wait "$IMAPD_STOP"; $IMAPD stop "$I"
+	    _smtpd_kill_all; rm -rf "$T"' EXIT
 fi
 
 # TLS: only with the CA; plain HTTP gets nothing.
@@ -558,6 +560,8 @@ eq 1 "$(grep -c '"reason": "expired"' "$SMTP_DIR/events.jsonl")" "refused: expir
 if [ -x /usr/sbin/dovecot ]; then
 	expect 67 curl -sS "imaps://127.0.0.1:$IMAPS/" --cacert "$I/ca.pem" \
 	    --oauth2-bearer "$AT_OLD" -u anna@example.com: -X 'EXAMINE INBOX'
+	$IMAPD stop "$I" &      # Dovecot takes 2 s to stop: meanwhile, the rest
+	IMAPD_STOP=$!
 fi
 code_token "$REDIR" "$V"
 answer 400 invalid_grant
