@@ -2,9 +2,17 @@
 # A Dovecot 2.3 IMAP server for the tests, unprivileged, everything under
 # one directory:
 #
-#   sh tests/imapd.sh start DIR      config, test CA, user, Maildir; starts it
+#   sh tests/imapd.sh start DIR [--oauth URL CAFILE]
+#                                    config, test CA, user, Maildir; starts it
 #                                    and waits until its ports answer (on a
-#                                    DIR started before: the same ports)
+#                                    DIR started before: the same ports).
+#                                    --oauth: AUTH=XOAUTH2 and OAUTHBEARER
+#                                    too, the token checked by a POST to URL
+#                                    (tests/oauthd.py's /introspect, RFC
+#                                    7662; its "username" must be the login
+#                                    name) over TLS verified with CAFILE;
+#                                    kept for later starts of DIR. Passwords
+#                                    still work
 #   sh tests/imapd.sh stop DIR
 #   sh tests/imapd.sh adduser DIR USER PASSWORD
 #   sh tests/imapd.sh deliver DIR FILE [FOLDER]   FILE into USER's Maildir
@@ -143,6 +151,8 @@ service submission-login {
     port = 0
   }
 }
+# written by start --oauth
+!include_try $d/oauth.conf
 EOF
 	echo "$p1" >"$d/imap.port"
 	echo "$p2" >"$d/imaps.port"
@@ -167,10 +177,45 @@ socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
 	    "$1" 2>/dev/null
 }
 
+# The oauth2 passdb: Dovecot asks URL whether a token is active and
+# whose it is (introspection_mode = post: a form with token=...).
+oauth_conf() {
+	d=$1 url=$2 ca=$3
+	[ -f "$ca" ] || die "no CA file $ca"
+	cp "$ca" "$d/oauth-ca.pem"
+	cat >"$d/dovecot-oauth2.conf.ext" <<EOF
+# made by tests/imapd.sh
+introspection_mode = post
+introspection_url = $url
+username_attribute = username
+active_attribute = active
+active_value = true
+tls_ca_cert_file = $d/oauth-ca.pem
+timeout_msecs = 5000
+EOF
+	cat >"$d/oauth.conf" <<EOF
+# made by tests/imapd.sh start --oauth
+auth_mechanisms = plain login xoauth2 oauthbearer
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $d/dovecot-oauth2.conf.ext
+}
+EOF
+	chmod 644 "$d/oauth-ca.pem" "$d/dovecot-oauth2.conf.ext" "$d/oauth.conf"
+}
+
 start() {
 	[ -d "$1" ] || die "no directory $1"
 	d=$(abs "$1")
+	shift
 	[ -f "$d/dovecot.conf" ] || setup "$d"
+	case ${1:-} in
+	--oauth) [ $# -eq 3 ] || die "usage: start DIR --oauth URL CAFILE"
+	         oauth_conf "$d" "$2" "$3" ;;
+	"")      ;;
+	*)       die "start: unknown option $1" ;;
+	esac
 	# the daemon must not keep the caller's stdout: a caller reading it
 	# to its end would wait for as long as Dovecot runs
 	/usr/sbin/dovecot -c "$d/dovecot.conf" >>"$d/dovecot.log" 2>&1 </dev/null ||
@@ -238,7 +283,10 @@ deliver() {
 		fi
 	fi
 	rnd=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
-	n=$(date +%s).M$(date +%N | cut -c1-6)P$$Q$rnd.mq-test
+	# one reading of the clock: seconds and microseconds read apart
+	# could straddle a second and misorder the names
+	now=$(date +%s.%N)
+	n=${now%.*}.M$(echo "${now#*.}" | cut -c1-6)P$$Q$rnd.mq-test
 	cp "$f" "$md/tmp/$n"
 	chown "$(mail_owner)" "$md/tmp/$n"
 	mv "$md/tmp/$n" "$md/new/$n"
@@ -269,7 +317,7 @@ snapshot() {
 cmd=$1 dir=$2
 shift 2
 case $cmd in
-start)    start "$dir" ;;
+start)    start "$dir" "$@" ;;
 stop)     stop "$dir" ;;
 adduser)  [ $# -eq 2 ] || die "usage: adduser DIR USER PASSWORD"
           adduser "$(abs "$dir")" "$1" "$2" ;;

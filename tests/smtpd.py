@@ -21,6 +21,28 @@ test (a missing file means "behave"):
   reply_delay     seconds     wait before every reply
   auth            {"user": u, "password": p}  AUTH PLAIN/LOGIN required
                   (without it AUTH is still offered and any login passes)
+  oauth           {"dir": D, "user": u, "scope": s}  AUTH required, and
+                  XOAUTH2 and OAUTHBEARER offered: they take an access
+                  token that D/tokens.json (tests/oauthd.py's) lists as
+                  unexpired, issued for u (if given: else for whoever the
+                  client names) with scope s among its scopes (if given).
+                  PLAIN and LOGIN are still offered but pass only as
+                  "auth" says (without "auth", none passes).  A refused
+                  token gets a 334 with the base64 JSON error (XOAUTH2:
+                  {"status": "401", "schemes": "Bearer", "scope": ..},
+                  as Google; OAUTHBEARER: status "invalid_token", RFC
+                  7628), then 535 5.7.8 after the client's reply.
+                  "mechanisms": ["XOAUTH2"] offers only those (Microsoft
+                  365 offers XOAUTH2 alone; offered both, libcurl takes
+                  OAUTHBEARER unless CURLOPT_LOGIN_OPTIONS is
+                  "AUTH=XOAUTH2", which curl 7.88's --login-options does
+                  not achieve)
+  oauth_only      true        offer the OAuth mechanisms alone
+
+Every AUTH is one event in events.jsonl: auth_ok or auth_fail, with the
+mechanism and the user (never a password or token); an OAuth failure has
+a reason too: unknown (never issued, or revoked), expired, user (a token
+of someone else, or a name not the token's), scope, malformed.
 
 Globs are matched case-insensitively against the recipient address.
 Runs with Debian's python3-aiosmtpd and the standard library only.
@@ -28,6 +50,8 @@ Runs with Debian's python3-aiosmtpd and the standard library only.
 
 import argparse
 import asyncio
+import base64
+import binascii
 import email.parser
 import email.policy
 import fnmatch
@@ -41,7 +65,8 @@ import sys
 import time
 import traceback
 
-from aiosmtpd.smtp import SMTP, AuthResult, TLSSetupException
+from aiosmtpd.smtp import (MISSING, SMTP, AuthResult, LoginPassword,
+    TLSSetupException, syntax)
 
 ERRORS = {}  # faults.json parse errors already reported, by stat key
 
@@ -221,11 +246,71 @@ class Handler:
 		return reply or "250 2.0.0 OK queued as %06d" % rec["n"]
 
 
+def oauth_fields(mechanism, blob):
+	"""(user or None, token) from an XOAUTH2 or OAUTHBEARER message, or
+	None if it is malformed."""
+	try:
+		text = blob.decode("utf-8")
+	except UnicodeDecodeError:
+		return None
+	user = None
+	if mechanism == "OAUTHBEARER":   # gs2-header, then kvpairs (RFC 7628)
+		m = re.fullmatch(r"([ny]),(?:a=([^,]*))?,\x01(.*)", text,
+		    re.DOTALL)
+		if not m:
+			return None
+		if m.group(2) is not None:
+			user = m.group(2).replace("=2C", ",").replace("=3D", "=")
+		text = m.group(3)
+	if not text.endswith("\x01\x01"):
+		return None
+	fields = {}
+	for kv in text[:-2].split("\x01"):
+		k, eq, v = kv.partition("=")
+		if not eq:
+			return None
+		fields[k] = v
+	if mechanism == "XOAUTH2":
+		user = fields.get("user")
+		if not user:
+			return None
+	scheme, _, token = fields.get("auth", "").partition(" ")
+	if scheme.lower() != "bearer" or not token:
+		return None
+	return user, token.strip()
+
+
+def oauth_check(want, user, token):
+	"""None if the token passes, else why not."""
+	path = os.path.join(str(want.get("dir")), "tokens.json")
+	try:
+		with open(path, "rb") as f:
+			tokens = json.loads(f.read() or b"{}")
+	except (OSError, ValueError):
+		tokens = {}
+	t = tokens.get(token) if isinstance(tokens, dict) else None
+	if not isinstance(t, dict):
+		return "unknown"
+	if float(t.get("exp", 0)) <= time.time():
+		return "expired"
+	owner = str(t.get("user", "")).lower()
+	if want.get("user") and owner != str(want["user"]).lower():
+		return "user"
+	if user and user.lower() != owner:
+		return "user"
+	if want.get("scope") and \
+	    str(want["scope"]) not in str(t.get("scope", "")).split():
+		return "scope"
+	return None
+
+
 class Server(SMTP):
 	"""One connection.  Adds the connection-level faults, the delays,
-	the AUTH requirement and the event log to aiosmtpd's protocol."""
+	the AUTH requirement, the OAuth mechanisms and the event log to
+	aiosmtpd's protocol."""
 
 	conns = 0
+	OAUTH = ("XOAUTH2", "OAUTHBEARER")
 
 	def __init__(self, store, **kw):
 		self.store = store
@@ -233,6 +318,84 @@ class Server(SMTP):
 		self.conn = Server.conns
 		kw.setdefault("authenticator", self.authenticate)
 		super().__init__(Handler(store), **kw)
+		# RFC 4954: an AUTH line may be 12288 octets (a bearer token
+		# is long); other lines keep their limits
+		self.command_size_limits["AUTH"] = 12288
+		self.all_mechanisms = dict(self._auth_methods)
+		self.mechanisms()
+
+	def connection_made(self, transport):
+		super().connection_made(transport)
+		reader = getattr(self, "_reader", None)
+		if reader is not None:   # the length checks stay aiosmtpd's
+			reader._limit = 16384
+
+	def mechanisms(self):
+		"""The mechanisms offered, as faults.json says now."""
+		f = self.faults()
+		o = f.get("oauth")
+		oauth = o.get("mechanisms", self.OAUTH) \
+		    if isinstance(o, dict) else []
+		self._auth_methods = {k: v for k, v in
+		    self.all_mechanisms.items()
+		    if (k in self.OAUTH and k in oauth) or (k not in self.OAUTH
+		    and not (o and f.get("oauth_only")))}
+
+	@syntax("EHLO hostname")
+	async def smtp_EHLO(self, hostname):
+		self.mechanisms()
+		await super().smtp_EHLO(hostname)
+
+	@syntax("AUTH <mechanism>")
+	async def smtp_AUTH(self, arg):
+		self.mechanisms()
+		await super().smtp_AUTH(arg)
+
+	async def auth_XOAUTH2(self, _, args):
+		return await self.oauth("XOAUTH2", args)
+
+	async def auth_OAUTHBEARER(self, _, args):
+		return await self.oauth("OAUTHBEARER", args)
+
+	async def oauth(self, mechanism, args):
+		want = self.faults().get("oauth")
+		if len(args) == 1:
+			blob = await self.challenge_auth("")
+			if blob is MISSING:
+				return AuthResult(success=False, handled=True)
+		else:
+			try:
+				blob = base64.b64decode(args[1], validate=True)
+			except (binascii.Error, ValueError):
+				await self.push("501 5.5.2 Can't decode base64")
+				return AuthResult(success=False, handled=True)
+		fields = oauth_fields(mechanism, blob)
+		if fields is None:
+			self.store.event(self.conn, "auth_fail",
+			    mechanism=mechanism, user=None, reason="malformed")
+			await self.push("501 5.5.2 malformed %s message"
+			    % mechanism)
+			return AuthResult(success=False, handled=True)
+		user, token = fields
+		why = oauth_check(want if isinstance(want, dict) else {},
+		    user, token)
+		if why is None:
+			self.store.event(self.conn, "auth_ok",
+			    mechanism=mechanism, user=user)
+			return AuthResult(success=True, auth_data=LoginPassword(
+			    (user or "").encode(), b""))
+		self.store.event(self.conn, "auth_fail", mechanism=mechanism,
+		    user=user, reason=why)
+		scope = str((want or {}).get("scope") or
+		    "https://mail.google.com/")
+		error = {"status": "401" if mechanism == "XOAUTH2"
+		    else "invalid_token", "schemes": "Bearer", "scope": scope}
+		# the client answers the challenge (empty, or ^A) before the 535
+		reply = await self.challenge_auth(json.dumps(error))
+		if reply is MISSING:    # "*": aiosmtpd said 501
+			return AuthResult(success=False, handled=True)
+		return AuthResult(success=False, handled=False,
+		    message="535 5.7.8 Username and Password not accepted")
 
 	def faults(self):
 		return self.store.faults.get()
@@ -297,7 +460,9 @@ class Server(SMTP):
 			self.store.event(self.conn, "starttls")
 
 	async def check_auth_needed(self, caller_method):
-		if self.faults().get("auth") and not self.session.authenticated:
+		f = self.faults()
+		if (f.get("auth") or isinstance(f.get("oauth"), dict)) and \
+		    not self.session.authenticated:
 			self.store.event(self.conn, "auth_required",
 			    command=caller_method)
 			await self.push("530 5.7.0 Authentication required")
@@ -305,11 +470,14 @@ class Server(SMTP):
 		return False
 
 	def authenticate(self, server, session, envelope, mechanism, data):
-		want = self.faults().get("auth")
+		f = self.faults()
+		want = f.get("auth")
 		user = data.login.decode("utf-8", "replace")
 		password = data.password.decode("utf-8", "replace")
-		if isinstance(want, dict) and (user != str(want.get("user"))
-		    or password != str(want.get("password"))):
+		if (isinstance(f.get("oauth"), dict) and
+		    not isinstance(want, dict)) or (isinstance(want, dict) and
+		    (user != str(want.get("user"))
+		    or password != str(want.get("password")))):
 			self.store.event(self.conn, "auth_fail",
 			    mechanism=mechanism, user=user)
 			return AuthResult(success=False, handled=False,
