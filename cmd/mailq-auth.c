@@ -5,7 +5,6 @@
 #include <sysexits.h>
 
 #include "authflow.h"
-#include "clock.h"
 #include "cmdutil.h"
 #include "db_inbound.h"
 #include "log.h"
@@ -43,7 +42,6 @@ int main(int argc, char **argv)
 	struct mq_db *db;
 	struct mq_err err;
 	struct cmd cmd;
-	time_t now;
 	int rc, c;
 
 	cmd_init(&cmd, "mailq-auth", help);
@@ -68,8 +66,6 @@ int main(int argc, char **argv)
 		cmd_usage(&cmd, optind == argc ? "which mailbox?" :
 		    "unexpected argument '%s'", argv[argc - 1]);
 	cmd_ready(&cmd);
-	if ((rc = mq_clock_now(&now, &err)) != MQ_OK)
-		return cmd_fail(&cmd, rc, &err);
 	conf = cmd_conf(&cmd);
 	if ((mb = mq_conf_mailbox(conf, argv[optind])) == NULL) {
 		rc = mq_err_perm(&err, EX_DATAERR, "no mailbox '%s' in %s",
@@ -85,7 +81,7 @@ int main(int argc, char **argv)
 			    mb->name, conf->tokens);
 		/* a mailbox resting after a refused token is tried at once */
 		db = cmd_db(&cmd, conf, MQ_DB_RW);
-		rc = mq_db_mailbox_retry(db, mb->name, now, &err);
+		rc = mq_db_mailbox_retry(db, mb->name, &err);
 		mq_db_close(db);
 	}
 out:

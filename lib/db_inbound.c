@@ -672,10 +672,9 @@ int mq_db_mailbox_resume(struct mq_db *db, const char *name, time_t now,
 	return mq_db_commit(db, err);
 }
 
-int mq_db_mailbox_retry(struct mq_db *db, const char *name, time_t now,
+int mq_db_mailbox_retry(struct mq_db *db, const char *name,
     struct mq_err *err)
 {
-	return mq_db_run(db, err, "UPDATE mailbox SET rest_until = ?2 WHERE "
-	    "name = ?1 AND failing_since IS NOT NULL AND rest_until > ?2", "sI",
-	    name, (sqlite3_int64)now);
+	return mq_db_run(db, err, "UPDATE mailbox SET rest_until = NULL WHERE "
+	    "name = ?1 AND failing_since IS NOT NULL", "s", name);
 }

@@ -144,9 +144,9 @@ int mq_db_mailbox_resume(struct mq_db *db, const char *name, time_t now,
     int *was, struct mq_err *err);
 
 /* A failing mailbox that rests is tried at once by the next run (what it
- * logs in with was just mended: mailq-auth). Nothing when it is not
- * failing or not in the database. */
-int mq_db_mailbox_retry(struct mq_db *db, const char *name, time_t now,
+ * logs in with was just mended: mailq-auth), whatever its clock. Nothing
+ * when it is not failing or not in the database. */
+int mq_db_mailbox_retry(struct mq_db *db, const char *name,
     struct mq_err *err);
 
 #endif
