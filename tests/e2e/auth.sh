@@ -175,7 +175,26 @@ wait $ap; eq 77 $? "mailq-auth on a forged redirect"
 cmp -s mailq.tokens tokens.before || fail "a forged redirect changed the token file"
 ok
 
-# --- 10. no secret anywhere: the database, every program's output
+# --- 10. mailq-fetch reads IMAP with the token (Dovecot asks the token
+# server about it, RFC 7662)
+I=$T/imap
+mkdir -p "$I"
+chmod 711 "$T"
+sh "$MQ_TOP/tests/imapd.sh" start "$I" --oauth "$OAUTH_URL/introspect" "$OAUTH_CA" >/dev/null ||
+    fail "cannot start the IMAP server"
+trap 'sh "$MQ_TOP/tests/imapd.sh" stop "$I"; _smtpd_kill_all; rm -rf "$T"' EXIT
+sed -i "s#username = \"$USER_A\"; auth#username = \"$USER_A\"; inbox = \"imaps://127.0.0.1:$(cat "$I/imaps.port")\"; auth#" mailq.conf
+sed -i "s#tls = \"none\";#tls = \"none\"; ca_file = \"$I/ca.pem\";#" mailq.conf
+sent=$(grep -l "^To: l300@example.net" "$SMTP_DIR"/msg-*.eml | head -1)
+[ -n "$sent" ] || sent=$(ls "$SMTP_DIR"/msg-*.eml | tail -1)
+/usr/bin/python3 "$MQ_TOP/tests/mkinbound.py" reply "$sent" "$T/in.eml" || fail "mkinbound"
+sh "$MQ_TOP/tests/imapd.sh" deliver "$I" "$T/in.eml" >/dev/null
+MAILQ_NOW=$((T0 + 570)) expect 0 mailq-fetch
+eq 1 "$(q "SELECT count(*) FROM inbound WHERE class = 'reply'")" "a reply read over IMAP with the token"
+[ "$(grep -c 'introspect' "$OAUTH_DIR/requests.jsonl")" -ge 1 ] || fail "Dovecot never asked about the token"
+ok
+
+# --- 11. no secret anywhere: the database, every program's output
 secrets=$(/usr/bin/python3 - "$OAUTH_DIR/state.json" "$OAUTH_DIR/tokens.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -189,6 +208,7 @@ mailq-stats --json >> all.out 2>&1
 mailq-stats --prometheus >> all.out 2>&1
 mailq-campaign show c1 >> all.out 2>&1
 sqlite3 mailq.db .dump >> all.out
+MAILQ_NOW=$((T0 + 600)) mailq-fetch -v >> all.out 2>&1
 cat auth.out auth.err auth2.out auth3.out run*.out kill.out "$T/err" >> all.out
 for s in $secrets; do
 	grep -qF -- "$s" all.out && fail "a secret shows: ${s%"${s#????}"}..."
