@@ -482,6 +482,11 @@ arg 65 "no mailbox 'nope'"                     mailq-fetch --mailbox nope
 arg 65 "mailbox m1 has no inbox"               mailq-fetch --mailbox m1
 arg 66 "nothing\.conf: cannot read"            mailq-fetch -c nothing.conf
 arg 64 "which mailbox\?"                       mailq-campaign resume-mailbox
+arg 64 "which mailbox\?"                       mailq-auth
+arg 64 "--device and --browser exclude each other" mailq-auth --device --browser m1
+arg 65 "no mailbox 'nope'"                     mailq-auth nope
+arg 65 "mailbox m1 does not use OAuth2"        mailq-auth m1
+arg 64 "--timeout: not a number"               mailq-auth --timeout soon m1
 arg 65 "no mailbox 'nope'"                     mailq-campaign resume-mailbox nope
 arg 64 "--recent: not a number"                mailq-stats --recent x
 arg 64 "--stuck-after: not a number"           mailq-stats --stuck-after -1
@@ -543,6 +548,7 @@ done <<'TABLE'
 78|3|-|unknown time zone 'Mars/Olympus'|timezone = "Mars/Olympus";
 78|3|-|timezone must be a string|timezone = 5;
 78|3|-|soft_bounce_limit must be >= 1|soft_bounce_limit = 0;
+78|3|-|tokens must name a file|tokens = "";
 78|5|-|sender 'an na': name must be|name = "an na";
 78|5|-|sender '': name must be|name = "";
 78|5|-|sender '-anna': name must be|name = "-anna";
@@ -591,6 +597,21 @@ done <<'TABLE'
 78|18|-|bounce_pause: rate must be <= 100|bounce_pause = { rate = 101; };
 78|18|-|bounce_pause: window must be >= 10|bounce_pause = { window = 5; };
 78|18|-|unknown key 'limit' in mailbox 'm1' bounce_pause|bounce_pause = { limit = 5; };
+78|18|-|auth must be "password" or "oauth2"|auth = "kerberos";
+78|18|-|auth = "oauth2" needs a username|auth = "oauth2";
+78|18|-|auth = "oauth2" needs an oauth2 = \{ ... \} group|username = "a@example.com"; auth = "oauth2";
+78|18|-|auth = "oauth2" takes no password|username = "a@example.com"; password = "Secr3tPW"; auth = "oauth2"; oauth2 = { provider = "google"; client_id = "x"; };
+78|18|-|oauth2 needs auth = "oauth2"|oauth2 = { provider = "google"; client_id = "x"; };
+78|18|-|provider must be "google", "microsoft" or "custom"|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "yahoo"; client_id = "x"; };
+78|18|-|missing required key 'client_id'|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "google"; };
+78|18|-|client_id must be one word|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "google"; client_id = "two words"; };
+78|18|-|token_url is set by provider "google"|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "google"; client_id = "x"; token_url = "https://t.example/token"; };
+78|18|-|tenant is for provider "microsoft"|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "google"; client_id = "x"; tenant = "t"; };
+78|18|-|tenant 'a b' is not a tenant name or id|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "microsoft"; client_id = "x"; tenant = "a b"; };
+78|18|-|missing required key 'token_url'|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "custom"; client_id = "x"; scope = "s"; };
+78|18|-|token_url must be an https:// URL|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "custom"; client_id = "x"; scope = "s"; token_url = "http://t.example/token"; };
+78|18|-|missing required key 'scope'|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "custom"; client_id = "x"; token_url = "https://t.example/token"; };
+78|18|-|unknown key 'secret' in mailbox 'm1' oauth2|username = "a@example.com"; auth = "oauth2"; oauth2 = { provider = "google"; client_id = "x"; secret = "y"; };
 78|21|-|campaign 'q 4': name must be|name = "q 4";
 78|21|62|duplicate campaign 'q5' \(first defined at line 20\)|name = "q5";
 78|22|-|campaign 'q4': unknown sender 'bob'|sender = "bob";

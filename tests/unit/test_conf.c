@@ -1067,6 +1067,69 @@ static void test_inbox(void **state)
 	mq_conf_free(c);
 }
 
+/* auth = "oauth2": the providers' presets, a custom provider's own
+ * endpoints, and the token file's default place. */
+static void test_oauth2(void **state)
+{
+	const char *f = "    smtp = \"smtp://smtp.example.com:587\";\n";
+	const struct mq_conf_mailbox *m;
+	struct mq_conf *c;
+	char r[800], want[700];
+
+	(void)state;
+	snprintf(r, sizeof r, "%s    username = \"bob@example.com\";\n"
+	    "    auth = \"oauth2\";\n    oauth2 = { provider = \"microsoft\"; "
+	    "tenant = \"firma.example\"; client_id = \"abc\"; };\n", f);
+	write_conf(f, r);
+	c = load_ok();
+	m = mq_conf_mailbox(c, "bob-1");
+	assert_int_equal(m->auth, MQ_AUTH_OAUTH2);
+	assert_null(m->password);
+	assert_null(m->oauth2.client_secret);
+	assert_string_equal(m->oauth2.token_url, "https://login."
+	    "microsoftonline.com/firma.example/oauth2/v2.0/token");
+	assert_string_equal(m->oauth2.device_url, "https://login."
+	    "microsoftonline.com/firma.example/oauth2/v2.0/devicecode");
+	assert_non_null(strstr(m->oauth2.scope, "offline_access"));
+	snprintf(want, sizeof want, "%s/mailq.tokens", dir);
+	assert_string_equal(c->tokens, want);
+	assert_int_equal(mq_conf_mailbox(c, "anna-1")->auth,
+	    MQ_AUTH_PASSWORD);
+	mq_conf_free(c);
+
+	write_file("g.secret", "gsecret\n", 8, 0600);
+	snprintf(r, sizeof r, "%s    username = \"bob@example.com\";\n"
+	    "    auth = \"oauth2\";\n    oauth2 = { provider = \"google\"; "
+	    "client_id = \"g\"; client_secret_file = \"g.secret\"; };\n", f);
+	write_conf(f, r);
+	c = load_ok();
+	m = mq_conf_mailbox(c, "bob-1");
+	assert_string_equal(m->oauth2.client_secret, "gsecret");
+	assert_null(m->oauth2.device_url);
+	assert_string_equal(m->oauth2.scope, "https://mail.google.com/");
+	mq_conf_free(c);
+
+	snprintf(r, sizeof r, "%s    username = \"bob@example.com\";\n"
+	    "    auth = \"oauth2\";\n    oauth2 = { provider = \"custom\"; "
+	    "client_id = \"c\"; token_url = \"https://t.example/token\"; "
+	    "scope = \"mail\"; ca_file = \"ca.pem\"; };\n", f);
+	write_conf(f, r);
+	c = load_ok();
+	m = mq_conf_mailbox(c, "bob-1");
+	assert_string_equal(m->oauth2.token_url, "https://t.example/token");
+	assert_null(m->oauth2.authorize_url);
+	snprintf(want, sizeof want, "%s/ca.pem", dir);
+	assert_string_equal(m->oauth2.ca_file, want);
+	mq_conf_free(c);
+
+	write_conf("database = \"q.db\";\n", "database = \"q.db\";\n"
+	    "tokens = \"state/t.tokens\";\n");
+	c = load_ok();
+	snprintf(want, sizeof want, "%s/state/t.tokens", dir);
+	assert_string_equal(c->tokens, want);
+	mq_conf_free(c);
+}
+
 static void test_default_path(void **state)
 {
 	char cwd[4096];
@@ -1105,6 +1168,7 @@ int main(void)
 		cmocka_unit_test(test_steps_and_variants),
 		cmocka_unit_test(test_template_files),
 		cmocka_unit_test(test_inbox),
+		cmocka_unit_test(test_oauth2),
 		cmocka_unit_test(test_template_syntax),
 		cmocka_unit_test(test_followup_subject),
 		cmocka_unit_test(test_unsubscribe),
