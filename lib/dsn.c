@@ -66,6 +66,45 @@ int mq_dsn_find_code(const char *s, char *status, size_t cap)
 	return basic;
 }
 
+/* The length of an escape "\x{HEX}" at s with its character in *u; 0 if
+ * there is none. */
+static size_t escape_at(const char *s, gunichar *u)
+{
+	gunichar v = 0;
+	size_t n;
+
+	if (strncmp(s, "\\x{", 3) != 0)
+		return 0;
+	for (n = 0; n < 6 && g_ascii_isxdigit(s[3 + n]); n++)
+		v = v * 16 + (gunichar)g_ascii_xdigit_value(s[3 + n]);
+	if (n < 2 || s[3 + n] != '}' || v == 0 || !g_unichar_validate(v))
+		return 0;
+	*u = v;
+	return n + 4;
+}
+
+void mq_dsn_utf8_addr(char *dst, size_t cap, const char *s)
+{
+	size_t i = 0, n, k;
+	char ch[8];
+	gunichar u;
+
+	while (*s != '\0') {
+		if ((n = escape_at(s, &u)) > 0) {
+			k = (size_t)g_unichar_to_utf8(u, ch);
+		} else {
+			ch[0] = *s;
+			k = n = 1;
+		}
+		if (i + k >= cap)
+			break;
+		memcpy(dst + i, ch, k);
+		i += k;
+		s += n;
+	}
+	dst[i] = '\0';
+}
+
 struct mq_dsn_rcpt *mq_dsn_new_rcpt(struct mq_inbound *out, const char *s,
     const char *action)
 {
@@ -94,6 +133,20 @@ void mq_dsn_reply_line(struct mq_dsn_rcpt *r, const char *line)
 	mq_field_put(r->diag, sizeof r->diag, line + strspn(line, " \t"));
 }
 
+/* A recipient field of address type utf-8 has its escapes decoded. */
+static void utf8_rcpt(struct mq_dsn_rcpt *r, const char *field)
+{
+	char dec[sizeof r->addr];
+
+	field += strspn(field, " \t");
+	if (g_ascii_strncasecmp(field, "utf-8", 5) != 0 ||
+	    field[5 + strspn(field + 5, " \t")] != ';')
+		return;
+	mq_dsn_utf8_addr(dec, sizeof dec, r->addr);
+	mq_field_put(r->addr, sizeof r->addr, dec);
+	mq_field_lower(r->addr);
+}
+
 /* One per-recipient block of a delivery-status part. */
 static void status_block(struct mq_inbound *out, GMimeMessage *b)
 {
@@ -117,6 +170,7 @@ static void status_block(struct mq_inbound *out, GMimeMessage *b)
 	mq_field_lower(action);
 	if ((r = mq_dsn_new_rcpt(out, fr, action)) == NULL)
 		return;
+	utf8_rcpt(r, fr);
 	st = st != NULL ? st + strspn(st, " \t") : "";
 	if ((n = mq_dsn_enhanced_at(st, st)) > 0 && n < sizeof r->status)
 		snprintf(r->status, sizeof r->status, "%.*s", (int)n, st);
@@ -172,6 +226,20 @@ static void returned_id(const struct mq_inmsg *m, struct mq_inbound *out)
 		g_object_unref(r);
 }
 
+/* A report's own In-Reply-To, when it names one message. */
+static void replied_id(const struct mq_inmsg *m, struct mq_inbound *out)
+{
+	const char *v = mq_inmsg_header(m, "In-Reply-To");
+	GMimeReferences *r;
+
+	if (v == NULL || (r = g_mime_references_parse(NULL, v)) == NULL)
+		return;
+	if (g_mime_references_length(r) == 1)
+		mq_field_put(out->orig_message_id, MQ_ID_MAX,
+		    g_mime_references_get_message_id(r, 0));
+	g_mime_references_free(r);
+}
+
 void mq_dsn_orig_id(const struct mq_inmsg *m, struct mq_inbound *out)
 {
 	const char *p = m->text;
@@ -187,6 +255,8 @@ void mq_dsn_orig_id(const struct mq_inmsg *m, struct mq_inbound *out)
 		mq_field_put(out->orig_message_id, MQ_ID_MAX, dec);
 		g_free(dec);
 	}
+	if (out->orig_message_id[0] == '\0')
+		replied_id(m, out);
 }
 
 void mq_dsn_failed_rcpts(const struct mq_inmsg *m, struct mq_inbound *out,

@@ -31,6 +31,13 @@ size_t mq_dsn_enhanced_at(const char *base, const char *s);
  * 0, status "", when s has none. */
 int mq_dsn_find_code(const char *s, char *status, size_t cap);
 
+/* An address of type utf-8 (RFC 6533 section 3) into dst[cap], each
+ * "\x{HEX}" (2 to 6 hex digits naming a Unicode scalar value other than
+ * NUL) replaced by that character in UTF-8; anything else, a malformed
+ * escape included, copied as it is. Cut short of cap between escapes;
+ * cap must not be 0. */
+void mq_dsn_utf8_addr(char *dst, size_t cap, const char *s);
+
 /* A new recipient of out for the address written at s (mq_field_addr)
  * with action; NULL, and out unchanged, when out has no room or s holds
  * no address. The recipient belongs to out. */
@@ -48,8 +55,9 @@ void mq_dsn_failed_rcpts(const struct mq_inmsg *m, struct mq_inbound *out,
     const char *action);
 
 /* The returned message's Message-ID into out->orig_message_id: from m's
- * message/rfc822 part, its headers part, else a Message-ID line quoted
- * in its text. "" when none says. */
+ * message/rfc822 part, its headers part, a Message-ID line quoted in its
+ * text, else m's own In-Reply-To when it names exactly one message (as
+ * the reports of Gmail and Microsoft 365 do). "" when none says. */
 void mq_dsn_orig_id(const struct mq_inmsg *m, struct mq_inbound *out);
 
 /* The verdict on a report called what (for the reason) from out's
