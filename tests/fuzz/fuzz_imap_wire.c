@@ -57,7 +57,8 @@ static long long announced(const char *l, size_t n)
 		return -1;
 	i = (size_t)(open - l) + 1;
 	for (d = 0; i < n && l[i] >= '0' && l[i] <= '9'; i++, d++)
-		v = v * 10 + (l[i] - '0');
+		if (d < 15)
+			v = v * 10 + (l[i] - '0');
 	if (d == 0 || d > 15)
 		return -1;
 	if (i < n && l[i] == '+')
@@ -112,6 +113,7 @@ static void body_inside(const char *r, size_t n,
 {
 	const char *p = f->body;
 	long long v = 0, mul = 1;
+	int d = 0;
 
 	if (p < r || f->body_len > n || (size_t)(p - r) > n - f->body_len)
 		fz_fail("a body of %zu bytes outside its response",
@@ -128,9 +130,9 @@ static void body_inside(const char *r, size_t n,
 	if (*--p != '}')
 		fz_fail("a literal not after its announcement");
 	p -= p[-1] == '+';
-	for (; p[-1] >= '0' && p[-1] <= '9'; p--, mul *= 10)
+	for (; d < 16 && p[-1] >= '0' && p[-1] <= '9'; p--, d++, mul *= 10)
 		v += (p[-1] - '0') * mul;
-	if (p[-1] != '{' || v != (long long)f->body_len)
+	if (d > 15 || p[-1] != '{' || v != (long long)f->body_len)
 		fz_fail("a literal of %zu bytes announced as %lld",
 		    f->body_len, v);
 }
