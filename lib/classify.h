@@ -74,7 +74,8 @@ struct mq_inbound {
 	int           n_ids;
 	/* bounces: the returned message's Message-ID (from its message/rfc822
 	 * or text/rfc822-headers part, or a quoted header in a bounce without
-	 * a report part) and the recipients the report is about (from its
+	 * a report part, else the report's own In-Reply-To when it names one
+	 * message) and the recipients the report is about (from its
 	 * report part; X-Failed-Recipients or the text of a report without
 	 * one) */
 	char          orig_message_id[MQ_ID_MAX];

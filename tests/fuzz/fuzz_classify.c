@@ -1,11 +1,12 @@
 /*
- * Fuzz target: inbound classification (lib/classify.c). The input is a
- * whole message, any bytes. The properties: every input gets exactly one
- * class in range and a reason that is neither empty nor unterminated;
- * every string of the result ends within its buffer; the counts are
- * within their arrays; a bounce's recipients are addresses (non-empty,
- * with an "@"); only an automatic reply has a return date, at midnight
- * UTC; and the same bytes classify the same way twice, to the byte.
+ * Fuzz target: inbound classification (lib/classify.c and the modules of
+ * its rules). The input is a whole message, any bytes. The properties:
+ * every input gets exactly one class in range and a reason that is
+ * neither empty nor unterminated; every string of the result ends within
+ * its buffer; the counts are within their arrays; a bounce's recipients
+ * are addresses (non-empty, with an "@"); only an automatic reply has a
+ * return date, at midnight UTC; and the same bytes classify the same way
+ * twice, to the byte.
  */
 #include <stdlib.h>
 #include <string.h>
