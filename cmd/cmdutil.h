@@ -45,7 +45,8 @@ void cmd_usage(struct cmd *cmd, const char *fmt, ...)
  * EX_USAGE naming the option. */
 int cmd_number(struct cmd *cmd, const char *opt, const char *s, int max);
 
-/* Prints "prog: err->msg" and returns the exit status for rc. */
+/* The exit status for rc: 0 for MQ_OK; otherwise prints "prog: err->msg"
+ * first. */
 int cmd_fail(struct cmd *cmd, int rc, const struct mq_err *err);
 
 /* Loads the config or exits with its error. */

@@ -1,5 +1,6 @@
 /*
- * Campaign control: the status machine of DESIGN.md. draft -> scheduled
+ * Campaign control: the status machine (mailq-campaign(8), INTERNALS.md
+ * "States"). draft -> scheduled
  * (start) -> running (a tick, inside the window) -> completed; paused and
  * resumed; stopped for good, its queue cancelled. Each change is checked
  * and made in one short write transaction, guarded by the status it was

@@ -308,7 +308,8 @@ static int refuse(struct mq_flight *f, enum mq_smtp_outcome o,
 	return conclude(f, &res, d, err);
 }
 
-/* Sends through a transport that is not run by curl_multi ("file"). */
+/* Sends through a transport that sends at once ("file"), not through an
+ * easy handle run by the caller's thread. */
 static int send_now(struct mq_flight *f, const struct mq_transport *t,
     struct mq_delivered *d, struct mq_err *err)
 {

@@ -55,7 +55,7 @@ struct mq_flight;
 
 /* Composes claim c of campaign camp and prepares its transfer into *fp
  * (NULL when the message is already done: it could not be composed, or
- * went through a transport that is not run by curl_multi, and its outcome
+ * went through a transport that sends at once ("file"), and its outcome
  * is recorded and in *d). camp must outlive the flight. MQ_OK whenever
  * an outcome was recorded or a flight set up; MQ_TEMP/MQ_PERM when
  * recording failed (the claim then stays for mailq-reclaim). */

@@ -100,8 +100,8 @@ enum mq_smtp_outcome mq_smtp_classify(int curl_code, enum mq_smtp_stage stage,
 
 /*
  * One SMTP send as a configured curl easy handle, so that a caller can run
- * many at once under curl_multi; the "smtp" transport's send is new,
- * curl_easy_perform, done, free.
+ * many at once, a thread each (curl_easy_perform); the "smtp" transport's
+ * send is new, perform, done, free.
  */
 struct mq_smtp_xfer;
 
@@ -116,8 +116,7 @@ int mq_smtp_xfer_new(struct mq_smtp_xfer **xp, const struct mq_conf_mailbox *mb,
     const struct mq_smtp_session *to, mq_smtp_hook hook, void *arg,
     struct mq_err *err);
 
-/* The easy handle of x, owned by x: perform it or add it to a multi
- * handle (and remove it again before mq_smtp_xfer_free). */
+/* The easy handle of x, owned by x, to perform. */
 CURL *mq_smtp_xfer_easy(struct mq_smtp_xfer *x);
 
 /* Fills *res once the transfer ended with curl result rc. */
