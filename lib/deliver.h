@@ -29,13 +29,14 @@ struct mq_composed {
 	const struct mq_conf_mailbox *mb;   /* points into the config */
 };
 
-/* Composes claim c of campaign camp. MQ_PERM with EX_DATAERR (a template
- * needs a field the lead lacks, a header would break), EX_CONFIG (the
- * mailbox is not in the config). */
+/* Composes the message of claim c into *m, reading its parts from db.
+ * MQ_PERM with EX_DATAERR (a template needs a field the lead lacks, a
+ * header would break), EX_CONFIG (the mailbox is not in the config). */
 int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_claim *c, time_t now, struct mq_composed *m,
     struct mq_err *err);
 
+/* Frees what m holds (not m); a zeroed m is fine. */
 void mq_deliver_free(struct mq_composed *m);
 
 /* What became of a message, for logs and counts. */
