@@ -21,7 +21,8 @@ MQ_LIBS     = -Wl,--as-needed $(PKG_LIBS) -lcsv -lm
 
 PROGS    = $(notdir $(basename $(wildcard cmd/mailq-*.c)))
 LIB_SRC  = $(wildcard lib/*.c)
-LIB_OBJ  = $(LIB_SRC:lib/%.c=$(B)/lib/%.o) $(B)/lib/schema_sql.o
+LIB_OBJ  = $(LIB_SRC:lib/%.c=$(B)/lib/%.o) $(B)/lib/schema_sql.o \
+           $(B)/lib/upgrades_sql.o
 CMD_UTIL = $(B)/cmd/cmdutil.o
 BINS     = $(PROGS:%=$(B)/bin/%)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -47,6 +48,10 @@ $(B)/lib $(B)/cmd $(B)/bin $(B)/tests:
 $(B)/lib/schema_sql.c: schema.sql scripts/embed | $(B)/lib
 	$(say) "  GEN   $@"
 	$(Q)sh scripts/embed mq_schema_sql < schema.sql > $@
+
+$(B)/lib/upgrades_sql.c: $(wildcard upgrades/*.sql) scripts/embed-upgrades | $(B)/lib
+	$(say) "  GEN   $@"
+	$(Q)sh scripts/embed-upgrades mq_upgrades_sql upgrades > $@.tmp && mv $@.tmp $@
 
 $(B)/lib/%.o: $(B)/lib/%.c
 	$(say) "  CC    $<"

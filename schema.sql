@@ -1,6 +1,6 @@
 -- mailq schema: the one source of truth, compiled into libmailq.
 -- All times are UTC epoch seconds. Text is UTF-8. The version below is read
--- back by the library; upgrades of older files live in lib/db.c.
+-- back by the library; upgrades of older files are upgrades/N.sql.
 
 CREATE TABLE sender (
   id          INTEGER PRIMARY KEY,

@@ -1,7 +1,7 @@
 /*
  * Opening, transactions and schema versions of the store. schema.sql,
- * compiled in, is version 1 and stays as it is; each upgrade step below
- * takes one version to the next. A new database gets schema.sql and then
+ * compiled in, is version 1 and stays as it is; each upgrade step
+ * (upgrades/N.sql, compiled in too) takes one version to the next. A new database gets schema.sql and then
  * every step, an older one the steps it lacks, all in one transaction.
  */
 #include <stdarg.h>
@@ -16,149 +16,22 @@
 
 extern const char mq_schema_sql[];
 
-/* upgrades[i] takes version i + 1 to i + 2. Append, never edit. */
-static const char *const upgrades[] = {
-	/* 2: pacing in milliseconds, so gaps are not whole seconds */
-	"ALTER TABLE campaign ADD COLUMN next_send_ms INTEGER NOT NULL "
-	"DEFAULT 0 CHECK (next_send_ms BETWEEN 0 AND 999);"
-	"PRAGMA user_version = 2;",
-	/* 3: the day's counted attempts (as db_queue.c's COUNTED) of each
-	 * campaign, sender and mailbox since its row's day_start: a cache of
-	 * count(*) over attempt that the triggers keep exact through every
-	 * change of the history, and that the claim refills from it when the
-	 * row's day is not the claim's. */
-	"CREATE TABLE day_count ("
-	"  scope     TEXT    NOT NULL CHECK (scope IN ('campaign', 'sender', "
-	"'mailbox')),"
-	"  id        INTEGER NOT NULL,"
-	"  day_start INTEGER NOT NULL,"
-	"  n         INTEGER NOT NULL,"
-	"  PRIMARY KEY (scope, id)"
-	") STRICT, WITHOUT ROWID;"
-	"CREATE TRIGGER attempt_count_insert AFTER INSERT ON attempt "
-	"WHEN NEW.outcome IS NULL OR NEW.outcome IN ('sent', 'unknown', "
-	"'bounced', 'permanent') BEGIN"
-	"  UPDATE day_count SET n = n + 1 WHERE (scope = 'campaign' AND "
-	"id = NEW.campaign_id OR scope = 'sender' AND id = NEW.sender_id OR "
-	"scope = 'mailbox' AND id = NEW.mailbox_id) AND "
-	"NEW.started_at >= day_start; "
-	"END;"
-	"CREATE TRIGGER attempt_count_delete AFTER DELETE ON attempt "
-	"WHEN OLD.outcome IS NULL OR OLD.outcome IN ('sent', 'unknown', "
-	"'bounced', 'permanent') BEGIN"
-	"  UPDATE day_count SET n = n - 1 WHERE (scope = 'campaign' AND "
-	"id = OLD.campaign_id OR scope = 'sender' AND id = OLD.sender_id OR "
-	"scope = 'mailbox' AND id = OLD.mailbox_id) AND "
-	"OLD.started_at >= day_start; "
-	"END;"
-	/* an update is the old row out and the new row in, only when
-	 * counted-ness or what the count is by changes */
-	"CREATE TRIGGER attempt_count_update AFTER UPDATE OF outcome, "
-	"started_at, campaign_id, sender_id, mailbox_id ON attempt "
-	"WHEN (OLD.outcome IS NULL OR OLD.outcome IN ('sent', 'unknown', "
-	"'bounced', 'permanent')) IS NOT (NEW.outcome IS NULL OR NEW.outcome "
-	"IN ('sent', 'unknown', 'bounced', 'permanent')) OR "
-	"OLD.started_at IS NOT NEW.started_at OR "
-	"OLD.campaign_id IS NOT NEW.campaign_id OR "
-	"OLD.sender_id IS NOT NEW.sender_id OR "
-	"OLD.mailbox_id IS NOT NEW.mailbox_id BEGIN"
-	"  UPDATE day_count SET n = n - 1 WHERE (OLD.outcome IS NULL OR "
-	"OLD.outcome IN ('sent', 'unknown', 'bounced', 'permanent')) AND "
-	"(scope = 'campaign' AND id = OLD.campaign_id OR scope = 'sender' AND "
-	"id = OLD.sender_id OR scope = 'mailbox' AND id = OLD.mailbox_id) AND "
-	"OLD.started_at >= day_start;"
-	"  UPDATE day_count SET n = n + 1 WHERE (NEW.outcome IS NULL OR "
-	"NEW.outcome IN ('sent', 'unknown', 'bounced', 'permanent')) AND "
-	"(scope = 'campaign' AND id = NEW.campaign_id OR scope = 'sender' AND "
-	"id = NEW.sender_id OR scope = 'mailbox' AND id = NEW.mailbox_id) AND "
-	"NEW.started_at >= day_start; "
-	"END;"
-	"PRAGMA user_version = 3;",
-	/* 4: a mailbox behaves like one person. A lead's thread keeps the
-	 * mailbox its first message went from (campaign_lead.mailbox_id,
-	 * filled in from the send log for threads already begun); a mailbox
-	 * that fails to log in rests (rest_until, after fail_count failures,
-	 * under the config fingerprint fail_conf); max_connections and
-	 * max_per_minute cap its sessions across every run. */
-	"ALTER TABLE campaign_lead ADD COLUMN mailbox_id INTEGER "
-	"REFERENCES mailbox(id);"
-	"UPDATE campaign_lead SET mailbox_id = (SELECT s.mailbox_id FROM "
-	"send_log s WHERE s.campaign_id = campaign_lead.campaign_id AND "
-	"s.lead_id = campaign_lead.lead_id AND s.status IN ('sent', "
-	"'unknown', 'bounced') ORDER BY s.step LIMIT 1);"
-	"CREATE INDEX campaign_lead_mailbox ON campaign_lead(mailbox_id) "
-	"WHERE mailbox_id IS NOT NULL;"
-	"ALTER TABLE mailbox ADD COLUMN rest_until INTEGER;"
-	"ALTER TABLE mailbox ADD COLUMN fail_count INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE mailbox ADD COLUMN fail_conf TEXT;"
-	"ALTER TABLE mailbox ADD COLUMN max_connections INTEGER NOT NULL "
-	"DEFAULT 2 CHECK (max_connections > 0);"
-	"ALTER TABLE mailbox ADD COLUMN max_per_minute INTEGER NOT NULL "
-	"DEFAULT 0 CHECK (max_per_minute >= 0);"
-	"PRAGMA user_version = 4;",
-	/* 5: what comes back. Every message read from a mailbox's folders
-	 * (inbound), under the UNIQUE key of where it was read, with its
-	 * class, reason and what it matched; how far each folder has been
-	 * read (inbox_folder); the campaign's rules for answers and the
-	 * mailbox's bounce guard, which pauses it (bounce_paused_at) until
-	 * an operator resumes it. */
-	"CREATE TABLE inbox_folder ("
-	"  mailbox_id  INTEGER NOT NULL REFERENCES mailbox(id),"
-	"  folder      TEXT    NOT NULL,"
-	"  uidvalidity INTEGER NOT NULL DEFAULT 0,"
-	"  last_uid    INTEGER NOT NULL DEFAULT 0,"
-	"  read_at     INTEGER,"
-	"  error       TEXT,"
-	"  PRIMARY KEY (mailbox_id, folder)"
-	") STRICT, WITHOUT ROWID;"
-	"CREATE TABLE inbound ("
-	"  id          INTEGER PRIMARY KEY,"
-	"  mailbox_id  INTEGER NOT NULL REFERENCES mailbox(id),"
-	"  folder      TEXT    NOT NULL,"
-	"  uidvalidity INTEGER NOT NULL,"
-	"  ref         TEXT    NOT NULL,"
-	"  message_id  TEXT,"
-	"  digest      TEXT    NOT NULL,"
-	"  from_addr   TEXT    NOT NULL DEFAULT '',"
-	"  subject     TEXT    NOT NULL DEFAULT '',"
-	"  class       TEXT    NOT NULL CHECK (class IN ('own', 'hard_bounce', "
-	"'soft_bounce', 'auto_reply', 'unsubscribe', 'reply', 'unmatched', "
-	"'duplicate')),"
-	"  reason      TEXT    NOT NULL,"
-	"  campaign_id INTEGER REFERENCES campaign(id),"
-	"  lead_id     INTEGER REFERENCES lead(id),"
-	"  send_log_id INTEGER REFERENCES send_log(id),"
-	"  resolved    INTEGER NOT NULL DEFAULT 0,"
-	"  headers_only INTEGER NOT NULL DEFAULT 0,"
-	"  received_at INTEGER,"
-	"  read_at     INTEGER NOT NULL,"
-	"  UNIQUE (mailbox_id, folder, uidvalidity, ref)"
-	") STRICT;"
-	"CREATE INDEX inbound_message ON inbound(mailbox_id, message_id);"
-	"CREATE INDEX inbound_digest ON inbound(mailbox_id, digest);"
-	"CREATE INDEX inbound_lead ON inbound(lead_id, class);"
-	"CREATE INDEX inbound_campaign ON inbound(campaign_id, class);"
-	"CREATE INDEX inbound_read ON inbound(read_at);"
-	"CREATE INDEX send_log_message ON send_log(message_id) WHERE "
-	"message_id IS NOT NULL;"
-	"ALTER TABLE campaign ADD COLUMN auto_reply_pause_days INTEGER NOT NULL "
-	"DEFAULT 7 CHECK (auto_reply_pause_days >= 0);"
-	"ALTER TABLE campaign ADD COLUMN stop_on_reply TEXT NOT NULL DEFAULT "
-	"'lead' CHECK (stop_on_reply IN ('lead', 'domain'));"
-	"ALTER TABLE mailbox ADD COLUMN bounce_rate INTEGER NOT NULL DEFAULT 5 "
-	"CHECK (bounce_rate BETWEEN 0 AND 100);"
-	"ALTER TABLE mailbox ADD COLUMN bounce_window INTEGER NOT NULL DEFAULT "
-	"100 CHECK (bounce_window > 0);"
-	"ALTER TABLE mailbox ADD COLUMN bounce_paused_at INTEGER;"
-	"ALTER TABLE mailbox ADD COLUMN bounce_paused_why TEXT;"
-	"ALTER TABLE mailbox ADD COLUMN bounce_resumed_at INTEGER;"
-	"PRAGMA user_version = 5;",
-	NULL };
-#define N_UPGRADES ((int)(sizeof upgrades / sizeof upgrades[0]) - 1)
+/* upgrades/N.sql, compiled in: mq_upgrades_sql[i] takes version i + 1 to
+ * i + 2; NULL after the last. Append, never edit. */
+extern const char *const mq_upgrades_sql[];
+
+static int n_upgrades(void)
+{
+	int n = 0;
+
+	while (mq_upgrades_sql[n] != NULL)
+		n++;
+	return n;
+}
 
 int mq_db_schema_version(void)
 {
-	return 1 + N_UPGRADES;
+	return 1 + n_upgrades();
 }
 
 int mq_db_fail(struct mq_db *db, int rc, const char *what, struct mq_err *err)
@@ -579,8 +452,8 @@ static int migrate_locked(struct mq_db *db, int *from, int *to,
 			return rc;
 		v = 1;      /* schema.sql is version 1: then every upgrade */
 	}
-	for (int i = v - 1; i < N_UPGRADES; i++)
-		if ((rc = mq_db_exec(db, upgrades[i], err)) != MQ_OK)
+	for (int i = v - 1; i < n_upgrades(); i++)
+		if ((rc = mq_db_exec(db, mq_upgrades_sql[i], err)) != MQ_OK)
 			return rc;
 	if ((rc = user_version(db, to, err)) != MQ_OK)
 		return rc;

@@ -15,13 +15,8 @@
 
 #include "db.h"
 #include "err.h"
+#include "owner.h"
 
-/* Who holds a claim: enough for mailq-reclaim to tell if it is alive. */
-struct mq_owner {
-	char      host[256];
-	long      pid;
-	long long start;          /* process start time, clock ticks since boot */
-};
 
 /* A campaign as the tick needs it. */
 struct mq_db_run_campaign {

@@ -6,7 +6,14 @@
 #ifndef MQ_OWNER_H
 #define MQ_OWNER_H
 
-#include "db_queue.h"
+#include "err.h"
+
+/* Who holds a claim: enough for mailq-reclaim to tell if it is alive. */
+struct mq_owner {
+	char      host[256];
+	long      pid;
+	long long start;          /* process start time, clock ticks since boot */
+};
 
 /* Fills o with this process. MQ_PERM (EX_OSERR) if /proc is unreadable. */
 int mq_owner_self(struct mq_owner *o, struct mq_err *err);
