@@ -178,7 +178,7 @@ static int hard_bounce(struct mq_db *db, const struct mq_inbound_at *at,
     struct mq_err *err)
 {
 	sqlite3_int64 now = at->now;
-	int added, rc;
+	int rc;
 
 	rc = mq_db_run(db, err, "UPDATE send_log SET status = 'bounced', "
 	    "smtp_reply = ?2 WHERE id = ?1 AND status IN ('sent', 'unknown')",
@@ -207,8 +207,12 @@ static int hard_bounce(struct mq_db *db, const struct mq_inbound_at *at,
 		rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
 		    "last_error = 'bounced', updated_at = ?2 WHERE lead_id = ?1 "
 		    "AND status = 'pending'", "II", s->lead, now);
+	/* as a refusal at RCPT TO: the address is never written to again;
+	 * its other campaigns skip it when they plan */
 	if (rc == MQ_OK)
-		rc = mq_db_suppress(db, s->email, reason, at->now, &added, err);
+		rc = mq_db_run(db, err, "INSERT OR IGNORE INTO suppression "
+		    "(email, reason, created_at) VALUES (?1, ?2, ?3)", "ssI",
+		    s->email, reason, now);
 	if (rc == MQ_OK)
 		rc = mq_db_bounce_guard(db, at->mailbox, at->now, &out->paused,
 		    err);
