@@ -7,9 +7,9 @@
 # token server that is down keeps it out of one run only; a run killed
 # during a refresh leaves the token file whole; mailq-fetch reads IMAP
 # with the token; no secret shows anywhere.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
-. "$(dirname "$0")/oauth.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
+. "$(dirname "$0")/../lib/oauth.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
 T0=1795510800                  # Tue 2026-11-24 09:00:00 UTC
 USER_A=anna@example.com

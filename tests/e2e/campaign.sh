@@ -1,6 +1,6 @@
 # mailq-campaign: the status machine, its checks, list and show, and the
 # refusals that leave the database unchanged.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
 example_conf
 expect 0 mailq-init
 

@@ -24,8 +24,8 @@
 # before it); cases marked "defect:" show behaviour that contradicts the
 # manual and fail until the program or its page changes. Every other case
 # must pass.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 smtpd_start
 trap '_smtpd_kill_all; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 unset MAILQ_CONFIG MAILQ_NOW TZ

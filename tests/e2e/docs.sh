@@ -1,6 +1,6 @@
 # Every program has a lint-clean manual page and --help; the overview and
 # the config page exist; every page the README names exists.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
 cd "$MQ_TOP" || exit 1
 for c in cmd/mailq-*.c; do
 	p=$(basename "$c" .c)

@@ -5,8 +5,8 @@
 # the follow-up run sends nothing to the leads that replied, bounced or
 # unsubscribed, delays the one away, and sends to the rest. Every inbound
 # message is applied once; the mailbox is unchanged afterwards.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
 T0=1795510800                  # Tue 2026-11-24 09:00:00 UTC
 DAY=86400

@@ -1,7 +1,7 @@
 # mailq-import end to end: the example leads, duplicates, every kind of
 # reject, file-level errors, stdin, and a database that is read-only or
 # locked. Where nothing may be imported, the database must not change.
-. "$MQ_TOP/tests/e2e/lib.sh"
+. "$MQ_TOP/tests/lib/e2e.sh"
 
 example_conf
 expect 0 mailq-init

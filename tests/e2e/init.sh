@@ -1,6 +1,6 @@
 # mailq-init: creation, idempotence, upgrades of the config, refusals that
 # leave the database unchanged, and the documented exit codes.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
 
 write_conf() {   # write_conf [DELAY] [EXTRA_CAMPAIGN] [STEP2]
 	cat > mailq.conf <<CONF

@@ -4,8 +4,8 @@
 # threads with their threading intact; a mailbox whose login fails rests
 # and overlapping runs try it once per step; its sessions across every run
 # stay under max_connections, its starts under max_per_minute.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
 T0=1795510800                  # Tue 2026-11-24 09:00:00 UTC
 DAY=86400

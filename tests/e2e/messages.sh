@@ -3,8 +3,8 @@
 # unique, List-Unsubscribe is there when configured; variants split by
 # weight and stay put; follow-ups thread and stop after a bounce, an
 # unsubscribe or a reply; a start refuses templates with holes.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 smtpd_start
 export MAILQ_CONFIG="$T/mailq.conf"
 NAME="Zażółć gęślą jaźń"

@@ -5,9 +5,9 @@
 # tests/smtpd.py's XOAUTH2 and OAUTHBEARER; Dovecot's oauth2 passdb
 # asking oauthd.py. The tests of the OAuth mailboxes trust what these
 # servers count, so they are checked here first.
-. "$MQ_TOP/tests/e2e/lib.sh"
-. "$MQ_TOP/tests/e2e/smtp.sh"
-. "$MQ_TOP/tests/e2e/oauth.sh"
+. "$MQ_TOP/tests/lib/e2e.sh"
+. "$MQ_TOP/tests/lib/smtp.sh"
+. "$MQ_TOP/tests/lib/oauth.sh"
 IMAPD="sh $MQ_TOP/tests/imapd.sh"
 I=$T/imap
 DEVICE=urn:ietf:params:oauth:grant-type:device_code

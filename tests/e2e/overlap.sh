@@ -1,8 +1,8 @@
 # Overlapping runs: 8 mailq-tick processes started at once, 20 rounds,
 # 200 leads, delay 0. The server must receive every message exactly once,
 # and the send log must agree with it one to one.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 smtpd_start
 export MAILQ_CONFIG="$T/mailq.conf" MAILQ_NOW=2026-11-24T09:00:00Z
 cat > mailq.conf <<CONF

@@ -12,8 +12,8 @@
 # MQ_PL_SEED=S replays the cut points of an earlier run (its seed is in
 # the output; the threads may interleave differently); MQ_PL_TRIALS and
 # MQ_PL_UNSYNCED set the numbers of cuts.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
 PL="$MQ_BIN/../tests"
 for p in powerloss-tick powerloss-tick-unsynced; do

@@ -2,8 +2,8 @@
 # become unknown after it; live owners are left alone; claims of other
 # hosts go by age; unknown messages are resent or dropped only on request;
 # resume reclaims its campaign first.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 smtpd_start
 export MAILQ_CONFIG="$T/mailq.conf"
 cat > mailq.conf <<CONF

@@ -3,8 +3,8 @@
 # STARTTLS and implicit TLS against a throw-away CA, bad clients, many
 # clients at once, SIGTERM and restart. The other end-to-end tests trust
 # what this server counts, so it is checked here first.
-. "$MQ_TOP/tests/e2e/lib.sh"
-. "$MQ_TOP/tests/e2e/smtp.sh"
+. "$MQ_TOP/tests/lib/e2e.sh"
+. "$MQ_TOP/tests/lib/smtp.sh"
 
 # client [OPTIONS] FILE: sends FILE ("{n}" replaced by the message's
 # number, "{id}" by a token unique to this run of the client) and prints one line per message, "ok [refused=ADDR:CODE,...]" or

@@ -8,8 +8,8 @@
 # the JSON must validate against docs/stats.schema.json; the metrics must
 # parse. It never writes, works while the write lock is held, and while 8
 # ticks overlap.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
 T0=1795510800                   # Tue 2026-11-24 09:00:00 UTC, 10:00 Warsaw
 

@@ -1,8 +1,8 @@
 # mailq-tick against a real SMTP server: windows (weekends, hours,
 # holidays, DST), pacing, daily limits, rotation, follow-ups, dry runs.
 # Counts are what the server received.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 smtpd_start
 export MAILQ_CONFIG="$T/mailq.conf"
 

@@ -4,8 +4,8 @@
 # failing), connection refused, STARTTLS with a trusted and an untrusted
 # certificate, and a connection lost after the final dot (unknown, never
 # resent). Counts are what the server received.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
 T0=1795510800                  # Tue 2026-11-24 09:00:00 UTC
 

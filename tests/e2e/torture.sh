@@ -1,8 +1,8 @@
 # Torture: overlapping runs, runs killed with SIGKILL at random moments
 # (many of them during SMTP DATA), a busy and a full database. The server
 # must never receive a message twice; every message must be accounted for.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/smtp.sh"
+. "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
 
 # conf N_CAMPAIGNS: campaigns c1..cN, delay 0, high limits, open always

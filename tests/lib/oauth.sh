@@ -1,4 +1,4 @@
-# OAuth functions for the end-to-end tests; source after lib.sh and smtp.sh.
+# OAuth functions for the end-to-end tests; source after e2e.sh and smtp.sh.
 # They run tests/oauthd.py (a local OAuth 2.0 authorization server over
 # HTTPS) and read back what it was asked, so a test counts the requests
 # the server got rather than what the program believes.

@@ -1,4 +1,4 @@
-# SMTP helpers for the end-to-end tests; source after lib.sh. They run
+# SMTP helpers for the end-to-end tests; source after e2e.sh. They run
 # tests/smtpd.py on loopback and read back what it received, so a test
 # counts what the server got rather than what the sender believes.
 #
@@ -28,7 +28,7 @@ SMTP_PID=""
 SMTP_PORT=""
 
 # Stop every server still running when the test exits, then run the EXIT
-# trap that was there before (lib.sh's removal of $T).
+# trap that was there before (e2e.sh's removal of $T).
 # shellcheck disable=SC2120
 _smtpd_trap() {
 	local old=""
