@@ -70,7 +70,7 @@ PY
 }
 
 # --- 6. max_per_minute = 5, in real time: no 60 s window at the server
-# holds more than 5 messages. It takes over a minute of real time, so it
+# holds more than 5 message sessions' starts. It takes over a minute of real time, so it
 # runs beside the others, in a directory and with a server of its own.
 rate_test() {
 	T=$T/rate        # expect's out and err files too
@@ -91,9 +91,14 @@ rate_test() {
 		mailq-tick --horizon 5 & p1=$!; mailq-tick --horizon 5 & p2=$!; wait $p1 $p2
 	done
 	sent 8 "all, within 75 s"
-	worst=$(/usr/bin/python3 - "$SMTP_DIR/received.jsonl" <<-'PY'
+	# a message's start at the server is its session's connect (a session
+	# a message): the time it was saved also holds the server's fsync,
+	# which a loaded machine can stretch by seconds
+	worst=$(/usr/bin/python3 - "$SMTP_DIR/events.jsonl" <<-'PY'
 	import json, sys
-	t = sorted(json.loads(l)["time"] for l in open(sys.argv[1]))
+	ev = [json.loads(l) for l in open(sys.argv[1])]
+	start = {e["conn"]: e["time"] for e in ev if e["event"] == "connect"}
+	t = sorted(start[e["conn"]] for e in ev if e["event"] == "accepted")
 	print(max(sum(1 for u in t if s <= u < s + 60) for s in t))
 	PY
 	)
