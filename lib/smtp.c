@@ -30,6 +30,10 @@
 #define CONNECT_S 15
 #define TOTAL_S   40
 
+/* Sockets one transfer has open at once, at most (happy eyeballs tries
+ * two addresses side by side). */
+#define MQ_SMTP_SOCKETS 4
+
 struct mq_smtp_xfer {
 	CURL               *curl;
 	struct curl_slist  *rcpts;
@@ -43,6 +47,7 @@ struct mq_smtp_xfer {
 	int                 body_done;  /* every body byte went to curl */
 	int                 in_auth;    /* SASL exchange: lines are secret */
 	int                 quit;       /* QUIT sent: replies no longer count */
+	curl_socket_t       fd[MQ_SMTP_SOCKETS];   /* open, or CURL_SOCKET_BAD */
 	enum mq_smtp_stage  stage;
 	char                tag[400];   /* "mailbox=m1 rcpt=a@b.c": whose lines */
 	int                 code;       /* reply to the stage's command, or 0 */
@@ -144,6 +149,45 @@ static int is_verb(const char *line, size_t n, const char *verb)
 	    (n == v || line[v] == ' ' || line[v] == '\r' || line[v] == '\n');
 }
 
+/* The transfer's sockets, opened and closed through these so that
+ * hang_up can reach them while curl closes the connection (curl no longer
+ * says which socket is the active one by then). */
+static curl_socket_t on_open(void *p, curlsocktype purpose,
+    struct curl_sockaddr *a)
+{
+	struct mq_smtp_xfer *x = p;
+	curl_socket_t fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	for (int i = 0; fd != CURL_SOCKET_BAD && i < MQ_SMTP_SOCKETS; i++)
+		if (x->fd[i] == CURL_SOCKET_BAD) {
+			x->fd[i] = fd;
+			break;
+		}
+	return fd;
+}
+
+static int on_close(void *p, curl_socket_t fd)
+{
+	struct mq_smtp_xfer *x = p;
+
+	for (int i = 0; i < MQ_SMTP_SOCKETS; i++)
+		if (x->fd[i] == fd)
+			x->fd[i] = CURL_SOCKET_BAD;
+	return close(fd);
+}
+
+/* After a failure curl still says QUIT and waits for the reply, outside
+ * CURLOPT_TIMEOUT: a server that just stalled would hold us again.
+ * Hanging up first makes that QUIT fail at once. */
+static void hang_up(struct mq_smtp_xfer *x)
+{
+	for (int i = 0; i < MQ_SMTP_SOCKETS; i++)
+		if (x->fd[i] != CURL_SOCKET_BAD)
+			shutdown(x->fd[i], SHUT_RDWR);
+}
+
 static void on_command(struct mq_smtp_xfer *x, const char *line, size_t n)
 {
 	static const struct {
@@ -166,6 +210,12 @@ static void on_command(struct mq_smtp_xfer *x, const char *line, size_t n)
 	}
 	if (is_verb(line, n, "QUIT")) {
 		x->quit = 1;
+		/* curl says QUIT even after its wait for a reply timed out,
+		 * then waits as long again for the reply to QUIT: a server
+		 * that left the last command unanswered is not waited for
+		 * twice */
+		if (x->code == 0)
+			hang_up(x);
 		return;
 	}
 	for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++) {
@@ -336,6 +386,10 @@ static CURL *easy_setup(struct mq_smtp_xfer *x,
 	 * does not cover. */
 	rc |= curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, total_s);
 	rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
+	rc |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	rc |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, x);
+	rc |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	rc |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, x);
 	rc |= curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
 	rc |= curl_easy_setopt(c, CURLOPT_DEBUGDATA, x);
 	rc |= curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
@@ -373,6 +427,8 @@ int mq_smtp_xfer_new(struct mq_smtp_xfer **xp, const struct mq_conf_mailbox *mb,
 	x->hook = hook;
 	x->arg = arg;
 	x->stage = MQ_SMTP_GREETING;
+	for (int i = 0; i < MQ_SMTP_SOCKETS; i++)
+		x->fd[i] = CURL_SOCKET_BAD;
 	/* parallel sessions' lines interleave: each says whose it is */
 	snprintf(x->tag, sizeof x->tag, "mailbox=%.60s rcpt=%.320s", mb->name,
 	    rcpt);
@@ -391,18 +447,6 @@ out:
 CURL *mq_smtp_xfer_easy(struct mq_smtp_xfer *x)
 {
 	return x->curl;
-}
-
-/* After a failure curl still says QUIT at cleanup and waits for the
- * reply, outside CURLOPT_TIMEOUT: a server that just stalled would hold
- * us again. Hanging up first makes that QUIT fail at once. */
-static void hang_up(struct mq_smtp_xfer *x)
-{
-	curl_socket_t fd = CURL_SOCKET_BAD;
-
-	if (curl_easy_getinfo(x->curl, CURLINFO_ACTIVESOCKET, &fd) ==
-	    CURLE_OK && fd != CURL_SOCKET_BAD)
-		shutdown(fd, SHUT_RDWR);
 }
 
 void mq_smtp_xfer_done(struct mq_smtp_xfer *x, CURLcode rc,
