@@ -91,7 +91,7 @@ $(B)/tests/powerloss/vfs.o: tests/powerloss/vfs.c | $(B)/tests/powerloss
 	$(say) "  CC    $<"
 	$(Q)$(CC) $(MQ_CFLAGS) -c -o $@ $<
 
-$(B)/tests/powerloss/db_queue_unsynced.o: lib/db_queue.c lib/*.h | $(B)/tests/powerloss
+$(B)/tests/powerloss/db_outcome_unsynced.o: lib/db_outcome.c lib/*.h | $(B)/tests/powerloss
 	$(say) "  CC    $< (data phase unsynced)"
 	$(Q)$(CC) $(MQ_CFLAGS) -DMQ_TEST_DATA_PHASE_NORMAL -c -o $@ $<
 
@@ -99,9 +99,9 @@ $(B)/tests/powerloss-tick: $(B)/tests/powerloss/vfs.o $(PL_TICK) $(B)/libmailq.a
 	$(say) "  LD    $@"
 	$(Q)$(CC) $(MQ_CFLAGS) $(LDFLAGS) -o $@ $^ $(MQ_LIBS)
 
-# its db_queue.o comes first, so the library's is never linked in
+# its db_outcome.o comes first, so the library's is never linked in
 $(B)/tests/powerloss-tick-unsynced: $(B)/tests/powerloss/vfs.o \
-    $(B)/tests/powerloss/db_queue_unsynced.o $(PL_TICK) $(B)/libmailq.a
+    $(B)/tests/powerloss/db_outcome_unsynced.o $(PL_TICK) $(B)/libmailq.a
 	$(say) "  LD    $@"
 	$(Q)$(CC) $(MQ_CFLAGS) $(LDFLAGS) -o $@ $^ $(MQ_LIBS)
 

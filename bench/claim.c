@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "db.h"
-#include "db_queue.h"
+#include "db_outcome.h"
 #include "owner.h"
 
 static double secs(void)

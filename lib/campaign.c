@@ -5,27 +5,25 @@
 
 #include "campaign.h"
 #include "db_campaign.h"
-#include "db_queue.h"
 #include "reclaim.h"
 #include "sched.h"
 #include "tmpl.h"
 
-/* Per action: the statuses it moves from, where it goes, and the statuses
- * in which it is already done. */
+/* Per action: the status machine's move it makes (db_campaign.h), and the
+ * statuses in which it is already done. */
+#define IN(s)   (1u << (s))
+#define SENDING (IN(MQ_CAMPAIGN_SCHEDULED) | IN(MQ_CAMPAIGN_RUNNING))
+
 static const struct rule {
-	const char *word;
-	const char *from[4];
-	const char *to;
-	const char *done[3];
+	const char     *word;
+	enum mq_db_move move;
+	unsigned        done;
 } rules[] = {
-	[MQ_CAMPAIGN_START]  = { "start", { "draft", "completed" }, "scheduled",
-	                         { "scheduled", "running" } },
-	[MQ_CAMPAIGN_PAUSE]  = { "pause", { "scheduled", "running" }, "paused",
-	                         { "paused" } },
-	[MQ_CAMPAIGN_RESUME] = { "resume", { "paused" }, "scheduled",
-	                         { "scheduled", "running" } },
-	[MQ_CAMPAIGN_STOP]   = { "stop", { "draft", "scheduled", "running",
-	                         "paused" }, "stopped", { "stopped", "completed" } },
+	[MQ_CAMPAIGN_START]  = { "start", MQ_MOVE_START, SENDING },
+	[MQ_CAMPAIGN_PAUSE]  = { "pause", MQ_MOVE_PAUSE, IN(MQ_CAMPAIGN_PAUSED) },
+	[MQ_CAMPAIGN_RESUME] = { "resume", MQ_MOVE_RESUME, SENDING },
+	[MQ_CAMPAIGN_STOP]   = { "stop", MQ_MOVE_STOP,
+	                         IN(MQ_CAMPAIGN_STOPPED) | IN(MQ_CAMPAIGN_COMPLETED) },
 };
 
 static const char *const hints[] = {
@@ -42,14 +40,6 @@ int mq_campaign_action(const char *word)
 		if (strcmp(word, rules[i].word) == 0)
 			return (int)i;
 	return -1;
-}
-
-static int among(const char *s, const char *const *set, int n)
-{
-	for (int i = 0; i < n && set[i] != NULL; i++)
-		if (strcmp(s, set[i]) == 0)
-			return 1;
-	return 0;
 }
 
 /* The fields the campaign's templates need without a fallback. */
@@ -158,8 +148,6 @@ static int ready(struct mq_db *db, const struct mq_db_campaign *c,
     enum mq_campaign_action action, time_t now,
     struct mq_campaign_result *res, struct mq_err *err)
 {
-	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
-	    c->holidays, c->extra_holidays };
 	struct mq_db_campaign_counts k;
 	time_t from;
 	int rc;
@@ -179,7 +167,8 @@ static int ready(struct mq_db *db, const struct mq_db_campaign *c,
 		    c->name, k.mailboxes);
 	/* not before the pace allows: a resumed campaign keeps its gap */
 	from = c->next_send_at > now ? c->next_send_at : now;
-	if ((rc = mq_sched_next_open(&s, from, &res->first_send, err)) != MQ_OK) {
+	if ((rc = mq_sched_next_open(&c->sched, from, &res->first_send,
+	    err)) != MQ_OK) {
 		mq_err_prefix(err, "campaign '%s'", c->name);
 		return rc;
 	}
@@ -192,25 +181,26 @@ static int control(struct mq_db *db, const struct mq_db_campaign *c,
     struct mq_campaign_result *res, struct mq_err *err)
 {
 	const struct rule *r = &rules[action];
-	int rc;
+	int moved, rc;
 
-	snprintf(res->from, sizeof res->from, "%s", c->status);
-	snprintf(res->to, sizeof res->to, "%s", c->status);
-	snprintf(res->timezone, sizeof res->timezone, "%s", c->timezone);
-	if (among(c->status, r->done, 3))
+	res->from = res->to = c->status;
+	snprintf(res->timezone, sizeof res->timezone, "%s", c->sched.timezone);
+	if (r->done & IN(c->status))
 		return MQ_OK;
-	if (c->retired || !among(c->status, r->from, 4))
+	if (c->retired || !mq_db_campaign_may(r->move, c->status))
 		return mq_err_perm(err, EX_DATAERR, "campaign '%s' is %s%s; "
 		    "cannot %s it (%s)", c->name, c->retired ? "retired and " :
-		    "", c->status, r->word, hints[action]);
+		    "", mq_db_campaign_states[c->status], r->word,
+		    hints[action]);
 	if (action == MQ_CAMPAIGN_START || action == MQ_CAMPAIGN_RESUME)
 		if ((rc = ready(db, c, action, now, res, err)) != MQ_OK)
 			return rc;
-	rc = mq_db_campaign_set_status(db, c->id, c->status, r->to, now,
-	    action == MQ_CAMPAIGN_START ? res->first_send : -1,
-	    action == MQ_CAMPAIGN_STOP, err);
+	rc = mq_db_campaign_move(db, c->id, r->move, now,
+	    action == MQ_CAMPAIGN_START ? res->first_send : -1, &moved, err);
+	if (rc == MQ_OK && !moved)
+		rc = mq_err_temp(err, "campaign changed status meanwhile");
 	if (rc == MQ_OK) {
-		snprintf(res->to, sizeof res->to, "%s", r->to);
+		res->to = mq_db_campaign_target(r->move);
 		res->changed = 1;
 	}
 	return rc;

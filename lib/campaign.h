@@ -1,10 +1,15 @@
 /*
- * Campaign control: the status machine (mailq-campaign(8), INTERNALS.md
- * "States"). draft -> scheduled
- * (start) -> running (a tick, inside the window) -> completed; paused and
- * resumed; stopped for good, its queue cancelled. Each change is checked
- * and made in one short write transaction, guarded by the status it was
- * checked against, so that it cannot cross a concurrent tick.
+ * Campaign control: the operator's commands over the status machine
+ * (mailq-campaign(8), INTERNALS.md "States"). draft -> scheduled (start)
+ * -> running (a tick, inside the window) -> completed; paused and
+ * resumed; stopped for good, its queue cancelled. The machine's table
+ * (which status each move may leave, where it goes) and its one guarded
+ * transition are the store's (db_campaign.h), so that the tick, planning,
+ * mailq-reclaim and mailq-init move a campaign the same way; here each
+ * command checks what it needs (leads, mailboxes, a window that opens)
+ * and makes its move in one short write transaction, guarded by the
+ * status it was checked against, so that it cannot cross a concurrent
+ * tick. Also the other commands of mailq-campaign: replied, reassign.
  */
 #ifndef MQ_CAMPAIGN_H
 #define MQ_CAMPAIGN_H
@@ -13,6 +18,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "db_campaign.h"
 #include "err.h"
 #include "reclaim.h"
 
@@ -22,8 +28,9 @@ enum mq_campaign_action {
 };
 
 struct mq_campaign_result {
-	char   from[16];     /* status before */
-	char   to[16];       /* status after (== from when nothing changed) */
+	enum mq_db_campaign_status from; /* status before */
+	enum mq_db_campaign_status to;   /* status after (== from when
+	                                    nothing changed) */
 	int    changed;      /* 0: it already was there; nothing was done */
 	time_t first_send;   /* start/resume: the first moment a message may go */
 	int    open_now;     /* start/resume: the window is open now */

@@ -30,7 +30,7 @@
 
 #define MAX_TEMPLATE (1024 * 1024)     /* bytes of one template file */
 #define MAX_SECRET   4096              /* bytes of one password file */
-#define MAX_RETRY    100               /* retry attempts and backoff values */
+#define MAX_RETRY    MQ_CONF_RETRY_MAX /* retry attempts and backoff values */
 #define MAX_LIMIT    1000000           /* any daily limit */
 #define WHAT         160               /* "campaign 'x' step 2 variant B" */
 /* An unsubscribe URL gets "?t=" and the lead's token (lib/deliver.c) and

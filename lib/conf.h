@@ -4,11 +4,21 @@
  * are read here, relative to the config file, so the rest of mailq sees
  * text. A config holding a password (inline or via password_file) must be
  * owned by the user and not readable by group or others, or it is refused.
+ *
+ * These structs are what the file says, for mailq-init to write into the
+ * store (db_config.h) and for settings the store does not keep (a
+ * mailbox's server and secrets; a campaign's unsubscribe addresses). A
+ * campaign as the programs work with it is the store's model, struct
+ * mq_db_campaign (db_campaign.h), read back from those rows.
  */
 #ifndef MQ_CONF_H
 #define MQ_CONF_H
 
 #include "err.h"
+
+/* Retries a campaign may make at most (retry.attempts), and so backoff
+ * values. */
+#define MQ_CONF_RETRY_MAX 100
 
 enum mq_tls { MQ_TLS_NONE, MQ_TLS_STARTTLS, MQ_TLS_IMPLICIT };
 

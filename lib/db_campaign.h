@@ -1,32 +1,114 @@
 /*
- * The store's view of campaigns for control and display: one campaign's
- * settings, its counts by state, and guarded status changes.
+ * The campaign store: the campaign model (one struct, read by one function
+ * and its list variant), the status machine's table and its one guarded
+ * transition, counts by state, and the campaign-control SQL of
+ * mailq-campaign (rotation, steps, reassigning threads, replies,
+ * templates, leads lacking a field). What the config file says of a
+ * campaign is struct mq_conf_campaign (conf.h); mailq-init turns that into
+ * rows once (db_config.h), and every program reads it back as this model.
  */
 #ifndef MQ_DB_CAMPAIGN_H
 #define MQ_DB_CAMPAIGN_H
 
 #include <time.h>
 
+#include "conf.h"
 #include "db.h"
 #include "err.h"
+#include "sched.h"
 
+/* Campaign states (campaign.status), in the order of INTERNALS.md. */
+enum mq_db_campaign_status { MQ_CAMPAIGN_DRAFT, MQ_CAMPAIGN_SCHEDULED,
+       MQ_CAMPAIGN_RUNNING, MQ_CAMPAIGN_PAUSED, MQ_CAMPAIGN_STOPPED,
+       MQ_CAMPAIGN_COMPLETED, MQ_CAMPAIGN_N };
+
+/* The names stored for them: the one mapping between the two. */
+extern const char *const mq_db_campaign_states[MQ_CAMPAIGN_N];
+
+/* A campaign as every program works with it. Its strings (the schedule's
+ * too) live in mem: free with mq_db_campaign_free. A copy of the struct
+ * takes them along. */
 struct mq_db_campaign {
-	sqlite3_int64 id;
-	char         *name;
-	char         *status;
-	char         *sender;
-	char         *timezone;
-	char         *holidays;
-	char         *extra_holidays;
-	char         *retry_backoff;
-	int           retired;
-	int           days, start_min, end_min;
-	int           delay, jitter, daily_limit, buffer, retry_attempts;
-	time_t        next_send_at;
-	time_t        status_at;
-	sqlite3_int64 sender_id;
-	int           sender_limit;
+	sqlite3_int64              id;
+	const char                *name;
+	enum mq_db_campaign_status status;
+	int                        retired;
+	time_t                     status_at;
+	const char                *sender;
+	sqlite3_int64              sender_id;
+	int                        sender_limit;
+	struct mq_sched            sched;        /* window, zone, holidays */
+	int                        delay;        /* seconds between messages */
+	int                        jitter;       /* percent */
+	int                        daily_limit, buffer;
+	int                        retry_attempts; /* after the first try */
+	int                        backoff[MQ_CONF_RETRY_MAX]; /* seconds before
+	                                            retry i + 1 */
+	time_t                     next_send_at;
+	char                      *mem;          /* holds every string above */
 };
+
+/* Reads campaign name into *c (free with mq_db_campaign_free). MQ_PERM with
+ * EX_NOINPUT when there is no such campaign. */
+int mq_db_campaign_get(struct mq_db *db, const char *name,
+    struct mq_db_campaign *c, struct mq_err *err);
+
+/* Which campaigns mq_db_campaign_list reads. */
+enum mq_db_which {
+	MQ_DB_ALL,           /* every one, retired last, then by name */
+	MQ_DB_SENDING        /* those that may send: scheduled or running,
+	                        not retired; by name */
+};
+
+/* The campaigns which says, or only the one named only (NULL: all), in
+ * *out (an array of *n; free with mq_db_campaign_free_all). */
+int mq_db_campaign_list(struct mq_db *db, enum mq_db_which which,
+    const char *only, struct mq_db_campaign **out, int *n,
+    struct mq_err *err);
+
+/* Frees each of the n campaigns and the array. */
+void mq_db_campaign_free_all(struct mq_db_campaign *v, int n);
+
+/* Frees the strings of c (not c itself). */
+void mq_db_campaign_free(struct mq_db_campaign *c);
+
+/* Nonzero if c's status lets it send: scheduled or running. */
+int mq_db_campaign_sending(const struct mq_db_campaign *c);
+
+/* Seconds to wait after try number tries (1 for the first) failed
+ * before the next; past the configured list its last value repeats. */
+int mq_db_campaign_backoff(const struct mq_db_campaign *c, int tries);
+
+/* The status machine's moves (INTERNALS.md "States"). Each has the
+ * statuses it may leave and the one it goes to: the table is in
+ * db_campaign.c, and every change of a campaign's status is one of them. */
+enum mq_db_move {
+	MQ_MOVE_START,     /* draft, completed -> scheduled (mailq-campaign) */
+	MQ_MOVE_PAUSE,     /* scheduled, running -> paused */
+	MQ_MOVE_RESUME,    /* paused -> scheduled */
+	MQ_MOVE_STOP,      /* draft, scheduled, running, paused -> stopped;
+	                      pending messages and unfinished leads cancelled */
+	MQ_MOVE_RUN,       /* scheduled -> running: a tick in the window */
+	MQ_MOVE_COMPLETE,  /* scheduled, running -> completed: nothing left */
+	MQ_MOVE_REOPEN,    /* completed -> running: messages to send again */
+	MQ_MOVE_RETIRE,    /* any -> stopped, cancelled as by stop: the
+	                      campaign left the config */
+	MQ_MOVE_N
+};
+
+/* Nonzero if a campaign in status s may make move m. */
+int mq_db_campaign_may(enum mq_db_move m, enum mq_db_campaign_status s);
+
+/* The status move m goes to. */
+enum mq_db_campaign_status mq_db_campaign_target(enum mq_db_move m);
+
+/* Makes move m for campaign id if its status is still one m may leave,
+ * setting status_at to now and, when next_send_at >= 0, next_send_at; *moved
+ * (may be NULL) says whether it did. Runs inside the caller's transaction
+ * when one is open (a move that cancels needs one). */
+int mq_db_campaign_move(struct mq_db *db, sqlite3_int64 id,
+    enum mq_db_move m, time_t now, time_t next_send_at, int *moved,
+    struct mq_err *err);
 
 /* Lead states (campaign_lead.status) and message states (send_log.status),
  * in display order. */
@@ -52,22 +134,6 @@ struct mq_db_campaign_counts {
 	                                the message's own used */
 };
 
-/* Reads campaign name into *c (free with mq_db_campaign_free). MQ_PERM with
- * EX_NOINPUT when there is no such campaign. */
-int mq_db_campaign_get(struct mq_db *db, const char *name,
-    struct mq_db_campaign *c, struct mq_err *err);
-
-/* Every campaign, retired last, then by name, in *out (an array of *n;
- * free with mq_db_campaign_free_all). */
-int mq_db_campaign_all(struct mq_db *db, struct mq_db_campaign **out, int *n,
-    struct mq_err *err);
-
-/* Frees each of the n campaigns and the array. */
-void mq_db_campaign_free_all(struct mq_db_campaign *v, int n);
-
-/* Frees the strings of c (not c itself). */
-void mq_db_campaign_free(struct mq_db_campaign *c);
-
 /* All campaign names, retired last, in *names (an array of *n strings; free
  * each and the array). */
 int mq_db_campaign_names(struct mq_db *db, char ***names, int *n,
@@ -76,15 +142,6 @@ int mq_db_campaign_names(struct mq_db *db, char ***names, int *n,
 /* Counts for campaign id; sent_today counts sends at or after day_start. */
 int mq_db_campaign_counts(struct mq_db *db, sqlite3_int64 id,
     time_t day_start, struct mq_db_campaign_counts *k, struct mq_err *err);
-
-/* Moves campaign id to status to if its status is still from, setting
- * status_at to now and, when next_send_at >= 0, next_send_at. With cancel,
- * also cancels its pending queue items and its leads not yet finished.
- * MQ_TEMP if the status changed under us (a concurrent run). Runs inside
- * the caller's transaction. */
-int mq_db_campaign_set_status(struct mq_db *db, sqlite3_int64 id,
-    const char *from, const char *to, time_t now, time_t next_send_at,
-    int cancel, struct mq_err *err);
 
 /* The campaign's rotation, "name (enabled)" style, for display: *names is
  * an array of *n strings "anna-1", each followed by flags; free as above. */
@@ -130,5 +187,28 @@ struct mq_db_next_mailbox {
 };
 int mq_db_next_mailboxes(struct mq_db *db, sqlite3_int64 id,
     struct mq_db_next_mailbox **out, int *n, struct mq_err *err);
+
+enum mq_db_reply {
+	MQ_DB_REPLY_MARKED,   /* now replied; pending follow-ups cancelled */
+	MQ_DB_REPLY_KEPT,     /* already replied, bounced, unsubscribed, ... */
+	MQ_DB_REPLY_UNKNOWN   /* not a lead of the campaign */
+};
+
+/* Marks email's lead in campaign replied and cancels its pending
+ * messages, inside the caller's transaction. */
+int mq_db_replied(struct mq_db *db, sqlite3_int64 campaign,
+    const char *email, time_t now, enum mq_db_reply *res,
+    struct mq_err *err);
+
+/* Calls fn with every template (subject, text, HTML) of the campaign's
+ * current variants; stops at fn's first result other than MQ_OK. */
+int mq_db_templates(struct mq_db *db, sqlite3_int64 campaign,
+    int (*fn)(const char *tmpl, void *arg), void *arg, struct mq_err *err);
+
+/* Leads of the campaign still to write to whose field is absent or empty:
+ * *count of them, the first max addresses into emails. */
+int mq_db_lacking(struct mq_db *db, sqlite3_int64 campaign,
+    const char *field, char (*emails)[320], int max, int *count,
+    struct mq_err *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "db_campaign.h"
 #include "db_config.h"
 
 struct apply {
@@ -21,7 +22,8 @@ struct apply {
 };
 
 /* Per kind: its table, what counts as history, how to retire and delete a
- * row (statements take ?1 = id, ?2 = now), and how to name it. */
+ * row (statements take ?1 = id, ?2 = now; a retired campaign is also
+ * stopped, see sweep_one), and how to name it. */
 static const struct kind {
 	const char *name;
 	const char *unseen;
@@ -56,12 +58,7 @@ static const struct kind {
 	    "SELECT 'campaign ''' || name || '''' FROM campaign WHERE id = ?1",
 	    "SELECT EXISTS (SELECT 1 FROM campaign_lead WHERE campaign_id = ?1) "
 	    "OR EXISTS (SELECT 1 FROM send_log WHERE campaign_id = ?1)",
-	    { "UPDATE campaign SET retired = 1, status = 'stopped', "
-	      "status_at = ?2 WHERE id = ?1",
-	      "UPDATE queue SET status = 'cancelled', updated_at = ?2 "
-	      "WHERE campaign_id = ?1 AND status = 'pending'",
-	      "UPDATE campaign_lead SET status = 'cancelled', updated_at = ?2 "
-	      "WHERE campaign_id = ?1 AND status IN ('queued', 'active')" },
+	    { "UPDATE campaign SET retired = 1 WHERE id = ?1", NULL },
 	    { "DELETE FROM campaign WHERE id = ?1", NULL } },
 	[MQ_KIND_STEP] = { "step",
 	    "SELECT s.id FROM step s JOIN campaign c ON c.id = s.campaign_id "
@@ -342,6 +339,10 @@ static int sweep_one(struct apply *a, const struct kind *k, enum mq_db_kind i,
 	sqls = history ? k->retire : k->remove;
 	for (int j = 0; rc == MQ_OK && j < 3 && sqls[j] != NULL; j++)
 		rc = run(a, sqls[j], NULL, NULL, "II", id, (sqlite3_int64)a->now);
+	/* a retired campaign stops, as the status machine stops one */
+	if (rc == MQ_OK && history && i == MQ_KIND_CAMPAIGN)
+		rc = mq_db_campaign_move(a->db, id, MQ_MOVE_RETIRE, a->now, -1,
+		    NULL, a->err);
 	if (history)
 		a->ch->retired[i]++;
 	else

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "db_campaign.h"
 #include "db_import.h"
 
 enum {
@@ -70,30 +71,22 @@ static int fetch(struct mq_db_import *imp, sqlite3_stmt *st, int *found,
 static int check_campaign(struct mq_db_import *imp, const char *name,
     struct mq_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	const char *status;
-	int found, rc;
+	struct mq_db_campaign c;
+	int rc;
 
-	rc = mq_db_prepare(imp->db, "SELECT id, status, retired FROM campaign "
-	    "WHERE name = ?1", &st, err);
-	if (rc != MQ_OK)
+	if ((rc = mq_db_campaign_get(imp->db, name, &c, err)) != MQ_OK)
 		return rc;
-	mq_db_bind(st, "s", name);
-	if ((rc = fetch(imp, st, &found, "find campaign", err)) != MQ_OK)
-		goto out;
-	if (!found || sqlite3_column_int(st, 2) != 0) {
+	if (!c.retired)
+		imp->campaign = c.id;
+	if (c.retired)
 		rc = mq_err_perm(err, EX_NOINPUT, "campaign '%s': no such campaign",
 		    name);
-		goto out;
-	}
-	imp->campaign = sqlite3_column_int64(st, 0);
-	status = (const char *)sqlite3_column_text(st, 1);
-	if (strcmp(status, "stopped") == 0 || strcmp(status, "completed") == 0)
+	else if (c.status == MQ_CAMPAIGN_STOPPED ||
+	    c.status == MQ_CAMPAIGN_COMPLETED)
 		rc = mq_err_perm(err, EX_DATAERR, "campaign '%s': is %s; leads "
 		    "can only be added to a campaign that can still send",
-		    name, status);
-out:
-	sqlite3_finalize(st);
+		    name, mq_db_campaign_states[c.status]);
+	mq_db_campaign_free(&c);
 	return rc;
 }
 

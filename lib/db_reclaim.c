@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "db_campaign.h"
 #include "db_reclaim.h"
 
 static void text(sqlite3_stmt *st, int i, char *buf, size_t len)
@@ -21,23 +22,21 @@ static void read_stale(sqlite3_stmt *st, struct mq_db_stale *s)
 	s->lead_id = sqlite3_column_int64(st, 2);
 	s->step = sqlite3_column_int(st, 3);
 	s->attempts = sqlite3_column_int(st, 4);
-	s->retry_attempts = sqlite3_column_int(st, 5);
-	s->retry_after = mq_db_backoff_at((const char *)sqlite3_column_text(st,
-	    6), s->attempts - 1);
-	text(st, 7, s->campaign, sizeof s->campaign);
-	text(st, 8, s->email, sizeof s->email);
-	text(st, 9, s->phase, sizeof s->phase);
-	text(st, 10, s->owner.host, sizeof s->owner.host);
-	s->owner.pid = (long)sqlite3_column_int64(st, 11);
-	s->owner.start = sqlite3_column_int64(st, 12);
-	s->claimed_at = sqlite3_column_int64(st, 13);
+	s->campaign_id = sqlite3_column_int64(st, 5);
+	text(st, 6, s->campaign, sizeof s->campaign);
+	text(st, 7, s->email, sizeof s->email);
+	text(st, 8, s->phase, sizeof s->phase);
+	text(st, 9, s->owner.host, sizeof s->owner.host);
+	s->owner.pid = (long)sqlite3_column_int64(st, 10);
+	s->owner.start = sqlite3_column_int64(st, 11);
+	s->claimed_at = sqlite3_column_int64(st, 12);
 }
 
 int mq_db_stale_claims(struct mq_db *db, const char *only, time_t before,
     struct mq_db_stale **out, int *n, struct mq_err *err)
 {
 	static const char sql[] = "SELECT q.id, l.id, q.lead_id, q.step, "
-	    "q.attempts, c.retry_attempts, c.retry_backoff, c.name, e.email, "
+	    "q.attempts, c.id, c.name, e.email, "
 	    "q.phase, q.claim_host, q.claim_pid, q.claim_start, q.claimed_at "
 	    "FROM queue q JOIN campaign c ON c.id = q.campaign_id "
 	    "JOIN lead e ON e.id = q.lead_id LEFT JOIN send_log l ON "
@@ -130,10 +129,37 @@ int mq_db_reclaim(struct mq_db *db, const struct mq_db_stale *s,
 	return rc;
 }
 
+static void read_id(sqlite3_stmt *st, void *p)
+{
+	*(sqlite3_int64 *)p = sqlite3_column_int64(st, 0);
+}
+
+/* A completed campaign (of only, or any) that has messages to send again
+ * runs again. */
+static int reopen(struct mq_db *db, const char *only, time_t now,
+    struct mq_err *err)
+{
+	sqlite3_int64 id = -1, *ids = NULL;
+	int found = 1, n = 0, rc = MQ_OK;
+
+	if (only != NULL)
+		rc = mq_db_get(db, err, &id, &found, "SELECT id FROM campaign "
+		    "WHERE name = ?1", "s", only);
+	if (rc == MQ_OK && found)
+		rc = mq_db_rows(db, "SELECT DISTINCT campaign_id FROM queue "
+		    "WHERE status = 'pending' AND (?1 < 0 OR campaign_id = ?1)",
+		    id, 0, sizeof *ids, read_id, (void **)&ids, &n, err);
+	for (int i = 0; rc == MQ_OK && i < n; i++)
+		rc = mq_db_campaign_move(db, ids[i], MQ_MOVE_REOPEN, now, -1,
+		    NULL, err);
+	free(ids);
+	return rc;
+}
+
 static int unknown_locked(struct mq_db *db, const char *only, int resend,
     time_t now, int *n, struct mq_err *err)
 {
-	static const char *const sql[2][4] = { {
+	static const char *const sql[2][3] = { {
 	    "UPDATE send_log SET status = 'dropped' WHERE status = 'unknown' "
 	    "AND (?1 IS NULL OR campaign_id = (SELECT id FROM campaign WHERE "
 	    "name = ?1))",
@@ -143,7 +169,7 @@ static int unknown_locked(struct mq_db *db, const char *only, int resend,
 	    "campaign WHERE name = ?1))",
 	    "UPDATE campaign_lead SET status = 'failed', updated_at = ?2 WHERE "
 	    "status = 'unknown' AND (?1 IS NULL OR campaign_id = (SELECT id "
-	    "FROM campaign WHERE name = ?1))", NULL }, {
+	    "FROM campaign WHERE name = ?1))" }, {
 	    "UPDATE send_log SET status = 'retry' WHERE status = 'unknown' "
 	    "AND (?1 IS NULL OR campaign_id = (SELECT id FROM campaign WHERE "
 	    "name = ?1))",
@@ -153,19 +179,17 @@ static int unknown_locked(struct mq_db *db, const char *only, int resend,
 	    "(SELECT id FROM campaign WHERE name = ?1))",
 	    "UPDATE campaign_lead SET status = 'active', updated_at = ?2 WHERE "
 	    "status = 'unknown' AND (?1 IS NULL OR campaign_id = (SELECT id "
-	    "FROM campaign WHERE name = ?1))",
-	    /* a completed campaign has something to send again */
-	    "UPDATE campaign SET status = 'running', status_at = ?2 WHERE "
-	    "status = 'completed' AND id IN (SELECT campaign_id FROM queue "
-	    "WHERE status = 'pending') AND (?1 IS NULL OR name = ?1)" } };
+	    "FROM campaign WHERE name = ?1))" } };
 	int rc = MQ_OK;
 
-	for (int i = 0; rc == MQ_OK && i < 4 && sql[resend][i] != NULL; i++) {
+	for (int i = 0; rc == MQ_OK && i < 3; i++) {
 		rc = mq_db_run(db, err, sql[resend][i], "sI", only,
 		    (sqlite3_int64)now);
 		if (i == 1)
 			*n = sqlite3_changes(db->h);
 	}
+	if (rc == MQ_OK && resend)
+		rc = reopen(db, only, now, err);
 	return rc;
 }
 

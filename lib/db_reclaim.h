@@ -9,13 +9,13 @@
 #include <time.h>
 
 #include "db.h"
-#include "db_queue.h"
+#include "owner.h"
 #include "err.h"
 
 struct mq_db_stale {
 	sqlite3_int64   queue_id, send_log_id, lead_id;
-	int             step, attempts, retry_attempts;
-	int             retry_after;       /* backoff before the next try */
+	int             step, attempts;
+	sqlite3_int64   campaign_id;
 	char            campaign[64];
 	char            email[320];
 	char            phase[16];         /* 'claimed' or 'data' */

@@ -16,7 +16,7 @@ const char *const mq_db_inbound_classes[MQ_IN_N] = { "own", "hard_bounce",
     "duplicate" };
 
 /* Attempts that count against a day's limit, as the claim counts them
- * (db_queue.c): those that reached, or may have reached, the server. */
+ * (db_claim.c): those that reached, or may have reached, the server. */
 #define COUNTED "(outcome IS NULL OR outcome IN " \
 	"('sent', 'unknown', 'bounced', 'permanent'))"
 

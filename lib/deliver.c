@@ -186,18 +186,17 @@ static enum mq_outcome outcome_of(enum mq_smtp_outcome o, int attempts,
 }
 
 /* When the next step falls due: wait_days after now, inside the window. */
-static int followup(struct mq_db *db, const struct mq_db_run_campaign *camp,
+static int followup(struct mq_db *db, const struct mq_db_campaign *camp,
     const struct mq_claim *c, time_t now, time_t *at, struct mq_err *err)
 {
-	struct mq_sched s = { camp->timezone, camp->days, camp->start_min,
-	    camp->end_min, camp->holidays, camp->extra_holidays };
 	int wait, rc;
 
 	*at = 0;
 	if ((rc = mq_db_next_step(db, c->campaign, c->step, &wait, err)) !=
 	    MQ_OK || wait < 0)
 		return rc;
-	return mq_sched_next_open(&s, now + (time_t)wait * 86400, at, err);
+	return mq_sched_next_open(&camp->sched, now + (time_t)wait * 86400,
+	    at, err);
 }
 
 /* Records r, retrying while the database is busy: an outcome is worth a
@@ -217,7 +216,7 @@ static int record(struct mq_db *db, const struct mq_claim *c,
 struct mq_flight {
 	struct mq_db                    *db;
 	const struct mq_owner           *owner;
-	const struct mq_db_run_campaign *camp;
+	const struct mq_db_campaign     *camp;
 	struct mq_claim                  c;
 	struct mq_composed               m;
 	struct mq_smtp_xfer             *x;
@@ -286,8 +285,8 @@ static int conclude(struct mq_flight *f, const struct mq_smtp_result *res,
 	if (r.outcome == MQ_OUT_MAILBOX && f->bearer != NULL)
 		mq_tokens_expire(f->tokens, f->m.mb->name, NULL);
 	if (r.outcome == MQ_OUT_RETRY)
-		r.retry_at = r.now + f->camp->backoff[c->attempts - 1 < 32 ?
-		    c->attempts - 1 : 31];
+		r.retry_at = r.now + mq_db_campaign_backoff(f->camp,
+		    c->attempts);
 	if (r.outcome == MQ_OUT_SENT && (rc = followup(f->db, f->camp, c,
 	    r.now, &r.followup_at, err)) != MQ_OK)
 		return rc;
@@ -389,7 +388,7 @@ static int start(struct mq_flight *f, const struct mq_conf *conf,
 }
 
 int mq_deliver_start(struct mq_db *db, const struct mq_conf *conf,
-    const struct mq_owner *owner, const struct mq_db_run_campaign *camp,
+    const struct mq_owner *owner, const struct mq_db_campaign *camp,
     const struct mq_claim *c, struct mq_flight **fp, struct mq_delivered *d,
     struct mq_err *err)
 {

@@ -13,7 +13,8 @@
 
 #include "conf.h"
 #include "db.h"
-#include "db_queue.h"
+#include "db_campaign.h"
+#include "db_outcome.h"
 #include "err.h"
 #include "msg.h"
 #include "smtp.h"
@@ -61,7 +62,7 @@ struct mq_flight;
  * an outcome was recorded or a flight set up; MQ_TEMP/MQ_PERM when
  * recording failed (the claim then stays for mailq-reclaim). */
 int mq_deliver_start(struct mq_db *db, const struct mq_conf *conf,
-    const struct mq_owner *owner, const struct mq_db_run_campaign *camp,
+    const struct mq_owner *owner, const struct mq_db_campaign *camp,
     const struct mq_claim *c, struct mq_flight **fp, struct mq_delivered *d,
     struct mq_err *err);
 

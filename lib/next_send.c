@@ -43,8 +43,8 @@ static int mailboxes(struct mq_db *db, const struct mq_db_campaign *c,
 		return rc;
 	for (int i = 0; rc == MQ_OK && i < n; i++) {
 		at = m[i].rest_until > *t ? m[i].rest_until : *t;
-		rc = day_limit(db, c->timezone, MQ_DB_STATS_MAILBOX, m[i].id,
-		    m[i].daily_limit, now, &at, err);
+		rc = day_limit(db, c->sched.timezone, MQ_DB_STATS_MAILBOX,
+		    m[i].id, m[i].daily_limit, now, &at, err);
 		if (best == 0 || at < best)
 			best = at;
 	}
@@ -56,14 +56,11 @@ static int mailboxes(struct mq_db *db, const struct mq_db_campaign *c,
 int mq_next_send(struct mq_db *db, const struct mq_db_campaign *c,
     time_t now, time_t *at, struct mq_err *err)
 {
-	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
-	    c->holidays, c->extra_holidays };
 	time_t t, due = 0;
 	int any, rc;
 
 	*at = 0;
-	if (strcmp(c->status, "scheduled") != 0 &&
-	    strcmp(c->status, "running") != 0)
+	if (!mq_db_campaign_sending(c))
 		return MQ_OK;
 	if ((rc = mq_db_next_due(db, c->id, now, &due, &any, err)) != MQ_OK ||
 	    !any)
@@ -74,13 +71,13 @@ int mq_next_send(struct mq_db *db, const struct mq_db_campaign *c,
 	/* a limit or a rest can move t to a later day, a window to later
 	 * still; each step only moves it on, and twice is enough */
 	for (int pass = 0; pass < 2 && t != 0; pass++) {
-		if ((rc = day_limit(db, c->timezone, MQ_DB_STATS_CAMPAIGN, c->id,
-		    c->daily_limit, now, &t, err)) != MQ_OK ||
-		    (rc = day_limit(db, c->timezone, MQ_DB_STATS_SENDER,
+		if ((rc = day_limit(db, c->sched.timezone, MQ_DB_STATS_CAMPAIGN,
+		    c->id, c->daily_limit, now, &t, err)) != MQ_OK ||
+		    (rc = day_limit(db, c->sched.timezone, MQ_DB_STATS_SENDER,
 		    c->sender_id, c->sender_limit, now, &t, err)) != MQ_OK ||
 		    (rc = mailboxes(db, c, now, &t, err)) != MQ_OK)
 			return rc;
-		if (t != 0 && mq_sched_next_open(&s, t, &t, NULL) != MQ_OK)
+		if (t != 0 && mq_sched_next_open(&c->sched, t, &t, NULL) != MQ_OK)
 			t = 0;
 	}
 	*at = t;

@@ -65,15 +65,16 @@ static int campaign_line(struct mq_db *db, const char *name, time_t now,
 
 	if ((rc = mq_db_campaign_get(db, name, &c, err)) != MQ_OK)
 		return rc;
-	mq_sched_local_day(c.timezone, now, when, sizeof when, &day0, NULL,
-	    NULL);
+	mq_sched_local_day(c.sched.timezone, now, when, sizeof when, &day0,
+	    NULL, NULL);
 	if ((rc = mq_db_campaign_counts(db, c.id, day0, &k, err)) == MQ_OK) {
 		snprintf(when, sizeof when, "-");
 		if (mq_next_send(db, &c, now, &at, NULL) == MQ_OK && at != 0)
-			mq_sched_format(c.timezone, at, "%a %d %b %H:%M %Z",
+			mq_sched_format(c.sched.timezone, at, "%a %d %b %H:%M %Z",
 			    when, sizeof when, NULL);
 		fprintf(out, "%-16s %-10s %6d %6d %6d %6d %6d %5d/%-5d %s\n",
-		    c.name, c.retired ? "retired" : c.status, k.leads,
+		    c.name, c.retired ? "retired" :
+		    mq_db_campaign_states[c.status], k.leads,
 		    k.lead[MQ_LEAD_QUEUED] + k.lead[MQ_LEAD_ACTIVE],
 		    k.msg[MQ_MSG_SENT], k.msg[MQ_MSG_FAILED],
 		    k.msg[MQ_MSG_BOUNCED], k.sent_today, c.daily_limit, when);
@@ -139,25 +140,24 @@ static void print_counts(FILE *out, const char *label, const int *v,
 static void print_window(FILE *out, const struct mq_db_campaign *c,
     time_t now)
 {
-	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
-	    c->holidays, c->extra_holidays };
+	const struct mq_sched *s = &c->sched;
 	char why[96] = "", t[48] = "?", days[40];
 	time_t at;
 	int open = 0;
 
-	mq_report_days(c->days, days, sizeof days);
+	mq_report_days(s->days, days, sizeof days);
 	fprintf(out, "%-11s%s %02d:%02d-%02d:%02d %s, holidays %s%s%s\n",
-	    "schedule", days, c->start_min / 60, c->start_min % 60,
-	    c->end_min / 60, c->end_min % 60, c->timezone,
-	    *c->holidays ? c->holidays : "none", *c->extra_holidays ? " + " : "",
-	    c->extra_holidays);
-	if (mq_sched_is_open(&s, now, &open, why, sizeof why, NULL) != MQ_OK)
+	    "schedule", days, s->start_min / 60, s->start_min % 60,
+	    s->end_min / 60, s->end_min % 60, s->timezone,
+	    *s->holidays ? s->holidays : "none", *s->extra_holidays ? " + " : "",
+	    s->extra_holidays);
+	if (mq_sched_is_open(s, now, &open, why, sizeof why, NULL) != MQ_OK)
 		return;
-	if (open && mq_sched_window_end(&s, now, &at, NULL) == MQ_OK) {
-		mq_sched_format(c->timezone, at, "%H:%M", t, sizeof t, NULL);
+	if (open && mq_sched_window_end(s, now, &at, NULL) == MQ_OK) {
+		mq_sched_format(s->timezone, at, "%H:%M", t, sizeof t, NULL);
 		fprintf(out, "%-11sopen until %s\n", "window", t);
-	} else if (mq_sched_next_open(&s, now, &at, NULL) == MQ_OK) {
-		mq_sched_format(c->timezone, at, "%a %Y-%m-%d %H:%M", t,
+	} else if (mq_sched_next_open(s, now, &at, NULL) == MQ_OK) {
+		mq_sched_format(s->timezone, at, "%a %Y-%m-%d %H:%M", t,
 		    sizeof t, NULL);
 		fprintf(out, "%-11sclosed (%s) until %s\n", "window", why, t);
 	}
@@ -179,6 +179,16 @@ static void print_waiting(struct mq_db *db, sqlite3_int64 id, FILE *out)
 	free(w);
 }
 
+/* "3 retries after 60,300,900 s": one wait per retry. */
+static void print_retry(FILE *out, const struct mq_db_campaign *c)
+{
+	fprintf(out, "%-11s%d %s after ", "retry", c->retry_attempts,
+	    c->retry_attempts == 1 ? "retry" : "retries");
+	for (int i = 0; i < c->retry_attempts && i < MQ_CONF_RETRY_MAX; i++)
+		fprintf(out, "%s%d", i ? "," : "", c->backoff[i]);
+	fprintf(out, " s\n");
+}
+
 static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
     const struct mq_db_campaign_counts *k, time_t now, FILE *out)
 {
@@ -187,16 +197,15 @@ static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
 	time_t at;
 	int n;
 
-	mq_sched_format(c->timezone, c->status_at, "%Y-%m-%d %H:%M %Z", t,
-	    sizeof t, NULL);
+	mq_sched_format(c->sched.timezone, c->status_at, "%Y-%m-%d %H:%M %Z",
+	    t, sizeof t, NULL);
 	fprintf(out, "%-11s%s\n%-11s%s%s since %s\n%-11s%s\n", "campaign",
-	    c->name, "status", c->retired ? "retired, " : "", c->status, t,
-	    "sender", c->sender);
+	    c->name, "status", c->retired ? "retired, " : "",
+	    mq_db_campaign_states[c->status], t, "sender", c->sender);
 	print_window(out, c, now);
 	fprintf(out, "%-11s%d s ± %d %%, at most %d a day, buffer %d\n",
 	    "pacing", c->delay, c->jitter, c->daily_limit, c->buffer);
-	fprintf(out, "%-11s%d %s after %s s\n", "retry", c->retry_attempts,
-	    c->retry_attempts == 1 ? "retry" : "retries", c->retry_backoff);
+	print_retry(out, c);
 	if (mq_db_campaign_mailboxes(db, c->id, &v, &n, NULL) == MQ_OK)
 		print_list(out, "mailboxes", v, n);
 	if (mq_db_campaign_steps(db, c->id, &v, &n, NULL) == MQ_OK)
@@ -208,8 +217,8 @@ static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
 	fprintf(out, "%-11s%d sent of %d\n", "today", k->sent_today,
 	    c->daily_limit);
 	if (mq_next_send(db, c, now, &at, NULL) == MQ_OK && at != 0) {
-		mq_sched_format(c->timezone, at, "%a %Y-%m-%d %H:%M:%S %Z", t,
-		    sizeof t, NULL);
+		mq_sched_format(c->sched.timezone, at, "%a %Y-%m-%d %H:%M:%S %Z",
+		    t, sizeof t, NULL);
 		mq_report_relative(at, now, rel, sizeof rel);
 		fprintf(out, "%-11s%s (%s)\n", "next send", t, rel);
 	}
@@ -226,7 +235,8 @@ int mq_report_campaign(struct mq_db *db, const char *name, time_t now,
 
 	if ((rc = mq_db_campaign_get(db, name, &c, err)) != MQ_OK)
 		return rc;
-	mq_sched_local_day(c.timezone, now, day, sizeof day, &day0, NULL, NULL);
+	mq_sched_local_day(c.sched.timezone, now, day, sizeof day, &day0, NULL,
+	    NULL);
 	if ((rc = mq_db_campaign_counts(db, c.id, day0, &k, err)) == MQ_OK)
 		print_campaign(db, &c, &k, now, out);
 	mq_db_campaign_free(&c);
@@ -240,10 +250,12 @@ void mq_report_control(FILE *out, const char *name,
 	char t[64] = "", rel[48] = "";
 
 	if (!r->changed) {
-		fprintf(out, "%s: already %s\n", name, r->to);
+		fprintf(out, "%s: already %s\n", name,
+		    mq_db_campaign_states[r->to]);
 		return;
 	}
-	fprintf(out, "%s: %s -> %s\n", name, r->from, r->to);
+	fprintf(out, "%s: %s -> %s\n", name, mq_db_campaign_states[r->from],
+	    mq_db_campaign_states[r->to]);
 	if (r->reclaimed.requeued + r->reclaimed.failed + r->reclaimed.unknown)
 		fprintf(out, "%s: claims of dead runs: %d back in the queue, "
 		    "%d failed, %d unknown\n", name, r->reclaimed.requeued,

@@ -13,14 +13,6 @@
 #include "report.h"
 #include "stats.h"
 
-static struct mq_sched sched_of(const struct mq_db_campaign *c)
-{
-	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
-	    c->holidays, c->extra_holidays };
-
-	return s;
-}
-
 void mq_stats_window(const struct mq_sched *s, time_t now, int *open,
     char *buf, size_t len)
 {
@@ -109,7 +101,6 @@ double mq_stats_percent(int part, int whole)
 static int campaign_figures(struct mq_db *db, struct mq_stats_campaign *sc,
     time_t now, struct mq_err *err)
 {
-	struct mq_sched s = sched_of(&sc->c);
 	char day[16];
 	time_t day0 = now;
 	int finished, rc;
@@ -119,12 +110,12 @@ static int campaign_figures(struct mq_db *db, struct mq_stats_campaign *sc,
 	finished = sc->leads - sc->k.lead[MQ_LEAD_QUEUED] -
 	    sc->k.lead[MQ_LEAD_ACTIVE];
 	sc->progress = mq_stats_percent(finished, sc->leads);
-	mq_stats_window(&s, now, &sc->window_open, sc->window,
+	mq_stats_window(&sc->c.sched, now, &sc->window_open, sc->window,
 	    sizeof sc->window);
 	rc = mq_next_send(db, &sc->c, now, &sc->next_send, err);
 	if (rc == MQ_OK)
-		rc = mq_sched_local_day(sc->c.timezone, now, day, sizeof day,
-		    &day0, NULL, err);
+		rc = mq_sched_local_day(sc->c.sched.timezone, now, day,
+		    sizeof day, &day0, NULL, err);
 	if (rc == MQ_OK)
 		rc = mq_db_stats_today(db, MQ_DB_STATS_CAMPAIGN, sc->c.id, day0,
 		    &sc->today, err);
@@ -144,7 +135,8 @@ static int campaigns(struct mq_db *db, struct mq_stats *st,
 	sqlite3_int64 *ids = NULL;
 	int n = 0, rc;
 
-	if ((rc = mq_db_campaign_all(db, &c, &n, err)) != MQ_OK)
+	if ((rc = mq_db_campaign_list(db, MQ_DB_ALL, NULL, &c, &n, err)) !=
+	    MQ_OK)
 		goto out;
 	st->campaigns = calloc(n ? n : 1, sizeof *st->campaigns);
 	ids = calloc(n ? n : 1, sizeof *ids);
@@ -237,7 +229,6 @@ static int health(struct mq_db *db, struct mq_stats *st, struct mq_err *err)
 static int upcoming(struct mq_db *db, const struct mq_stats_campaign *sc,
     time_t now, struct mq_stats_detail *d, struct mq_err *err)
 {
-	struct mq_sched s = sched_of(&sc->c);
 	struct mq_db_stats_item *items = NULL;
 	time_t *due = NULL, *at = NULL;
 	int n = 0, rc, sending;
@@ -254,9 +245,8 @@ static int upcoming(struct mq_db *db, const struct mq_stats_campaign *sc,
 	}
 	for (int i = 0; i < n; i++)
 		due[i] = items[i].due;
-	sending = strcmp(sc->c.status, "scheduled") == 0 ||
-	    strcmp(sc->c.status, "running") == 0;
-	if (sending && mq_stats_project(&s, sc->c.next_send_at, now,
+	sending = mq_db_campaign_sending(&sc->c);
+	if (sending && mq_stats_project(&sc->c.sched, sc->c.next_send_at, now,
 	    sc->c.delay, sc->c.daily_limit, sc->today, due, n, at, NULL) != MQ_OK)
 		memset(at, 0, n * sizeof *at);
 	for (int i = 0; i < n; i++) {

@@ -178,7 +178,8 @@ static const char *num(char *buf, size_t len, long long v)
 static const char *status_of(const struct mq_db_campaign *c, char *buf,
     size_t len)
 {
-	snprintf(buf, len, "%s%s", c->status, c->retired ? " (retired)" : "");
+	snprintf(buf, len, "%s%s", mq_db_campaign_states[c->status],
+	    c->retired ? " (retired)" : "");
 	return buf;
 }
 
@@ -190,8 +191,8 @@ static const char *next_of(const struct mq_stats_campaign *sc, time_t now,
 
 	if (sc->next_send == 0)
 		return "-";
-	mq_sched_format(sc->c.timezone, sc->next_send, "%a %H:%M", t, sizeof t,
-	    NULL);
+	mq_sched_format(sc->c.sched.timezone, sc->next_send, "%a %H:%M", t,
+	    sizeof t, NULL);
 	mq_report_relative(sc->next_send, now, rel, sizeof rel);
 	snprintf(buf, len, "%.16s (%.40s)", t, rel);
 	return buf;
@@ -482,8 +483,8 @@ static void upcoming_table(const struct mq_stats *st,
 		snprintf(at, sizeof at, "-");
 		snprintf(rel, sizeof rel, "-");
 		if (u->at != 0) {
-			mq_sched_format(sc->c.timezone, u->at, "%a %Y-%m-%d %H:%M:%S",
-			    at, sizeof at, NULL);
+			mq_sched_format(sc->c.sched.timezone, u->at,
+			    "%a %Y-%m-%d %H:%M:%S", at, sizeof at, NULL);
 			mq_report_relative(u->at, st->now, rel, sizeof rel);
 		}
 		tab_row(&t, at, rel, num(step, sizeof step, u->step), u->lead);
@@ -506,8 +507,8 @@ static void recent_table(const struct mq_stats_detail *d,
 	for (int i = 0; i < d->n_recent; i++) {
 		const struct mq_db_stats_send *s = &d->recent[i];
 
-		mq_sched_format(sc->c.timezone, s->at, "%Y-%m-%d %H:%M:%S", at,
-		    sizeof at, NULL);
+		mq_sched_format(sc->c.sched.timezone, s->at, "%Y-%m-%d %H:%M:%S",
+		    at, sizeof at, NULL);
 		mq_stats_fmt_fit(*s->reply ? s->reply : "-", 60, reply,
 		    sizeof reply);
 		tab_row(&t, at, s->lead, *s->mailbox ? s->mailbox : "-",
@@ -719,10 +720,10 @@ static void json_campaign(struct js *j, const struct mq_stats_campaign *sc)
 {
 	js_open(j, NULL, '{');
 	js_str(j, "name", sc->c.name);
-	js_str(j, "status", sc->c.status);
+	js_str(j, "status", mq_db_campaign_states[sc->c.status]);
 	js_bool(j, "retired", sc->c.retired);
 	js_str(j, "sender", sc->c.sender);
-	js_str(j, "timezone", sc->c.timezone);
+	js_str(j, "timezone", sc->c.sched.timezone);
 	js_int(j, "daily_limit", sc->c.daily_limit);
 	js_int(j, "sent_today", sc->today);
 	js_int(j, "leads_total", sc->leads);
@@ -734,7 +735,7 @@ static void json_campaign(struct js *j, const struct mq_stats_campaign *sc)
 	js_int(j, "stuck", sc->k.stuck);
 	js_close(j, '}');
 	js_time(j, "next_send", sc->next_send);
-	js_local(j, "next_send_local", sc->c.timezone, sc->next_send);
+	js_local(j, "next_send_local", sc->c.sched.timezone, sc->next_send);
 	js_open(j, "window", '{');
 	js_bool(j, "open", sc->window_open);
 	js_str(j, "state", sc->window);
@@ -877,7 +878,7 @@ static void json_detail(struct js *j, const struct mq_stats *st)
 		js_close(j, '}');
 	}
 	js_close(j, ']');
-	json_lists(j, d, sc->c.timezone);
+	json_lists(j, d, sc->c.sched.timezone);
 	js_close(j, '}');
 }
 
@@ -1064,7 +1065,8 @@ static void prom_campaigns(const struct mq_stats *st, FILE *f)
 	    "Always 1; the campaign's status and sender as labels.");
 	for (int i = 0; i < n; i++)
 		prom(f, "mailq_campaign_info", 1, 3, "campaign", c[i].c.name,
-		    "status", c[i].c.status, "sender", c[i].c.sender);
+		    "status", mq_db_campaign_states[c[i].c.status], "sender",
+		    c[i].c.sender);
 	prom_head(f, "mailq_campaign_leads", "gauge", "Leads by state.");
 	for (int i = 0; i < n; i++)
 		for (int s = 0; s < MQ_LEAD_N; s++)

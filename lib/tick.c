@@ -9,7 +9,8 @@
 
 #include "clock.h"
 #include "db_campaign.h"
-#include "db_queue.h"
+#include "db_claim.h"
+#include "db_plan.h"
 #include "deliver.h"
 #include "log.h"
 #include "owner.h"
@@ -27,7 +28,7 @@ struct run {
 	pthread_mutex_t            locks[CURL_LOCK_DATA_LAST];
 	struct flight {
 		struct mq_flight                *f;
-		const struct mq_db_run_campaign *c;
+		const struct mq_db_campaign     *c;
 		struct mq_db                    *db;   /* its data hook's */
 		pthread_t                        t;
 		int                              threaded;
@@ -42,14 +43,14 @@ struct run {
 };
 
 /* delay ± jitter %, uniformly, in milliseconds. */
-static int gap(const struct mq_db_run_campaign *c)
+static int gap(const struct mq_db_campaign *c)
 {
 	double u = arc4random_uniform(2000001) / 1000000.0 - 1.0;
 
 	return (int)(c->delay * 1000.0 * (1.0 + c->jitter / 100.0 * u) + 0.5);
 }
 
-static void count(struct run *r, const struct mq_db_run_campaign *c,
+static void count(struct run *r, const struct mq_db_campaign *c,
     const struct mq_claim *cl, const struct mq_delivered *d)
 {
 	static const char *names[] = { "sent", "retry", "failed", "bounced",
@@ -90,7 +91,7 @@ static void count(struct run *r, const struct mq_db_run_campaign *c,
 		    cl->step);
 }
 
-static void report_dry(struct run *r, const struct mq_db_run_campaign *c,
+static void report_dry(struct run *r, const struct mq_db_campaign *c,
     const struct mq_claim *cl, time_t now)
 {
 	struct mq_composed m;
@@ -108,7 +109,7 @@ static void report_dry(struct run *r, const struct mq_db_run_campaign *c,
 }
 
 /* Why a dry run would send nothing for c now. */
-static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
+static void report_wait(struct run *r, const struct mq_db_campaign *c,
     enum mq_claim_status status, const struct mq_claim *cl)
 {
 	long long next_ms = cl->next_ms;
@@ -123,7 +124,7 @@ static void report_wait(struct run *r, const struct mq_db_run_campaign *c,
 	char t[48];
 
 	if (status == MQ_CLAIM_PACE) {
-		mq_sched_format(c->timezone, (time_t)(next_ms / 1000),
+		mq_sched_format(c->sched.timezone, (time_t)(next_ms / 1000),
 		    "%a %Y-%m-%d %H:%M:%S %Z", t, sizeof t, NULL);
 		fprintf(r->o->out, "%s: next message at %s\n", c->name, t);
 	} else if (status == MQ_CLAIM_NO_MAILBOX) {
@@ -153,7 +154,7 @@ static const char *fingerprint(const char *name, const void *arg)
 
 /* Claims and sends at most one message of c. *claimed says whether the
  * campaign did anything; *due (milliseconds) when it may next. */
-static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
+static int claim_one(struct run *r, const struct mq_db_campaign *c,
     long long now_ms, int *claimed, long long *due)
 {
 	time_t now = (time_t)(now_ms / 1000);
@@ -168,7 +169,7 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
 	char day[16];
 	int rc;
 
-	rc = mq_sched_local_day(c->timezone, now, day, sizeof day,
+	rc = mq_sched_local_day(c->sched.timezone, now, day, sizeof day,
 	    &q.day_start, NULL, r->err);
 	if (rc == MQ_OK)
 		rc = mq_db_claim(r->db, &q, 0, &status, &cl, r->err);
@@ -211,34 +212,34 @@ static int claim_one(struct run *r, const struct mq_db_run_campaign *c,
  * run) and this let it; a paced one, or a dry run, one per pass. */
 #define MQ_TICK_FLIGHTS 64
 
-static int burst(const struct run *r, const struct mq_db_run_campaign *c)
+static int burst(const struct run *r, const struct mq_db_campaign *c)
 {
 	return r->o->dry_run || c->delay > 0 ? 1 : MQ_TICK_FLIGHTS;
 }
 
 /* One campaign, one pass: window, status, plan, claims. */
-static int campaign_pass(struct run *r, const struct mq_db_run_campaign *c,
+static int campaign_pass(struct run *r, const struct mq_db_campaign *c,
     long long now_ms, int *claimed, long long *due)
 {
-	struct mq_sched s = { c->timezone, c->days, c->start_min, c->end_min,
-	    c->holidays, c->extra_holidays };
+	const struct mq_sched *s = &c->sched;
 	time_t now = (time_t)(now_ms / 1000), opens;
 	char why[96];
 	int open, planned, done, one, rc = MQ_OK;
 
 	*claimed = 0;
 	*due = 0;
-	if ((rc = mq_sched_is_open(&s, now, &open, why, sizeof why, r->err)))
+	if ((rc = mq_sched_is_open(s, now, &open, why, sizeof why, r->err)))
 		return rc;
 	if (!open) {
 		if (r->o->dry_run)
 			fprintf(r->o->out, "%s: window closed (%s)\n", c->name, why);
-		rc = mq_sched_next_open(&s, now, &opens, r->err);
+		rc = mq_sched_next_open(s, now, &opens, r->err);
 		*due = opens * 1000LL;
 		return rc;
 	}
-	if (strcmp(c->status, "scheduled") == 0)
-		rc = mq_db_set_running(r->db, c->id, now, r->err);
+	if (c->status == MQ_CAMPAIGN_SCHEDULED)
+		rc = mq_db_campaign_move(r->db, c->id, MQ_MOVE_RUN, now, -1, NULL,
+		    r->err);
 	if (rc == MQ_OK)
 		rc = mq_db_plan(r->db, c->id, now, &planned, &done, r->err);
 	if (rc == MQ_OK && done)
@@ -372,20 +373,23 @@ static int share_init(struct run *r)
 /* A pass over every campaign that may send. */
 static int pass(struct run *r, long long now, int *claimed, long long *next)
 {
-	struct mq_db_run_campaign *v;
+	struct mq_db_campaign *v;
 	int n, rc, lrc, any;
 	long long due;
 
 	*claimed = 0;
 	*next = 0;
-	if ((rc = mq_db_run_campaigns(r->db, r->o->only, &v, &n, r->err)))
+	if ((rc = mq_db_campaign_list(r->db, MQ_DB_SENDING, r->o->only, &v,
+	    &n, r->err)) != MQ_OK) {
+		mq_db_campaign_free_all(v, n);
 		return rc;
+	}
 	if ((r->fl = calloc(MQ_TICK_FLIGHTS + 1, sizeof *r->fl)) == NULL)
 		rc = mq_err_temp(r->err, "out of memory");
 	/* each pass starts one campaign further on, so that when the run's
 	 * transfers are all taken every campaign still gets its turn */
 	for (int k = 0; rc == MQ_OK && k < n; k++) {
-		const struct mq_db_run_campaign *c = &v[(k + r->passes) % n];
+		const struct mq_db_campaign *c = &v[(k + r->passes) % n];
 
 		if (r->n_fl >= MQ_TICK_FLIGHTS) {
 			*claimed = 1;       /* the rest in the next pass */
@@ -405,9 +409,7 @@ static int pass(struct run *r, long long now, int *claimed, long long *next)
 		rc = lrc;
 	free(r->fl);
 	r->fl = NULL;
-	for (int i = 0; i < n; i++)
-		free(v[i].extra_holidays);
-	free(v);
+	mq_db_campaign_free_all(v, n);
 	return rc;
 }
 
@@ -456,28 +458,26 @@ static int loop(struct run *r)
  * or a paused one would look like one with nothing to do. */
 static int report_idle(struct run *r)
 {
-	static const struct { const char *status, *hint; } idle[] = {
-		{ "draft", "never started: nothing goes until 'mailq-campaign "
-		    "start %s'" },
-		{ "paused", "paused: nothing goes until 'mailq-campaign resume "
-		    "%s'" },
+	static const char *const idle[MQ_CAMPAIGN_N] = {
+		[MQ_CAMPAIGN_DRAFT] = "never started: nothing goes until "
+		    "'mailq-campaign start %s'",
+		[MQ_CAMPAIGN_PAUSED] = "paused: nothing goes until "
+		    "'mailq-campaign resume %s'",
 	};
 	struct mq_db_campaign *v;
 	int n, rc;
 
-	if ((rc = mq_db_campaign_all(r->db, &v, &n, r->err)) != MQ_OK)
+	if ((rc = mq_db_campaign_list(r->db, MQ_DB_ALL, r->o->only, &v, &n,
+	    r->err)) != MQ_OK) {
+		mq_db_campaign_free_all(v, n);
 		return rc;
+	}
 	for (int i = 0; i < n; i++) {
-		if (v[i].retired || (r->o->only != NULL &&
-		    strcmp(r->o->only, v[i].name) != 0))
+		if (v[i].retired || idle[v[i].status] == NULL)
 			continue;
-		for (size_t k = 0; k < sizeof idle / sizeof *idle; k++) {
-			if (strcmp(v[i].status, idle[k].status) != 0)
-				continue;
-			fprintf(r->o->out, "%s: ", v[i].name);
-			fprintf(r->o->out, idle[k].hint, v[i].name);
-			fputc('\n', r->o->out);
-		}
+		fprintf(r->o->out, "%s: ", v[i].name);
+		fprintf(r->o->out, idle[v[i].status], v[i].name);
+		fputc('\n', r->o->out);
 	}
 	mq_db_campaign_free_all(v, n);
 	return MQ_OK;
@@ -488,7 +488,7 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
     struct mq_err *err)
 {
 	struct run r;
-	struct mq_db_run_campaign *v;
+	struct mq_db_campaign *v;
 	int n, rc;
 
 	memset(&r, 0, sizeof r);
@@ -501,11 +501,11 @@ int mq_tick_run(struct mq_db *db, const struct mq_conf *conf,
 	if ((rc = mq_owner_self(&r.owner, err)) != MQ_OK)
 		return rc;
 	if (o->only != NULL) {
-		if ((rc = mq_db_run_campaigns(db, o->only, &v, &n, err)))
+		rc = mq_db_campaign_list(db, MQ_DB_SENDING, o->only, &v, &n,
+		    err);
+		mq_db_campaign_free_all(v, n);
+		if (rc != MQ_OK)
 			return rc;
-		for (int i = 0; i < n; i++)
-			free(v[i].extra_holidays);
-		free(v);
 		if (n == 0 && o->dry_run) {
 			/* a dry run says why it does not send (report_idle) */
 			struct mq_db_campaign c;

@@ -12,7 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "db_queue.h"
+#include "db_outcome.h"
+#include "db_plan.h"
 #include "db_reclaim.h"
 #include "owner.h"
 

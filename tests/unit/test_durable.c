@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "db.h"
-#include "db_queue.h"
+#include "db_outcome.h"
 #include "owner.h"
 
 static char dir[] = "/tmp/mailq-test-durable.XXXXXX";

@@ -148,9 +148,9 @@ static void sample(struct mq_stats *st, struct mq_stats_campaign *c,
 	memset(m, 0, sizeof *m);
 	memset(s, 0, sizeof *s);
 	c->c.name = (char *)"q\"4";
-	c->c.status = (char *)"running";
+	c->c.status = MQ_CAMPAIGN_RUNNING;
 	c->c.sender = (char *)"anna";
-	c->c.timezone = (char *)"Europe/Warsaw";
+	c->c.sched.timezone = "Europe/Warsaw";
 	c->c.daily_limit = 500;
 	c->k.lead[MQ_LEAD_QUEUED] = 7;
 	c->k.lead[MQ_LEAD_DONE] = 3;
