@@ -124,6 +124,30 @@ static int read_strings(sqlite3_stmt *st, struct mq_db_campaign *c)
 	return 0;
 }
 
+int mq_db_campaign_copy(struct mq_db_campaign *dst,
+    const struct mq_db_campaign *src)
+{
+	const char **to[] = { &dst->name, &dst->sender, &dst->sched.timezone,
+	    &dst->sched.holidays, &dst->sched.extra_holidays };
+	const char *const from[] = { src->name, src->sender,
+	    src->sched.timezone, src->sched.holidays,
+	    src->sched.extra_holidays };
+	size_t len;
+	char *mem;
+
+	/* read_strings lays the strings out in this order, in one block */
+	len = (size_t)(src->sched.extra_holidays - src->mem) +
+	    strlen(src->sched.extra_holidays) + 1;
+	if ((mem = malloc(len)) == NULL)
+		return MQ_TEMP;
+	memcpy(mem, src->mem, len);
+	*dst = *src;
+	dst->mem = mem;
+	for (size_t k = 0; k < sizeof to / sizeof *to; k++)
+		*to[k] = mem + (from[k] - src->mem);
+	return MQ_OK;
+}
+
 static int read_campaign(sqlite3_stmt *st, struct mq_db_campaign *c,
     struct mq_err *err)
 {

@@ -69,6 +69,11 @@ int mq_db_campaign_list(struct mq_db *db, enum mq_db_which which,
 /* Frees each of the n campaigns and the array. */
 void mq_db_campaign_free_all(struct mq_db_campaign *v, int n);
 
+/* A copy of src in *dst with strings of its own (free with
+ * mq_db_campaign_free): MQ_OK, or MQ_TEMP out of memory. */
+int mq_db_campaign_copy(struct mq_db_campaign *dst,
+    const struct mq_db_campaign *src);
+
 /* Frees the strings of c (not c itself). */
 void mq_db_campaign_free(struct mq_db_campaign *c);
 

@@ -248,9 +248,9 @@ CURL *mq_flight_easy(struct mq_flight *f)
 
 void mq_flight_perform(struct mq_flight *f, struct mq_db *db)
 {
-	f->h.db = db;               /* NULL: the hook refuses */
+	f->db = db;
+	f->h.db = db;
 	f->cc = curl_easy_perform(mq_smtp_xfer_easy(f->x));
-	f->h.db = f->db;
 }
 
 CURLcode mq_flight_result(const struct mq_flight *f)

@@ -69,11 +69,11 @@ int mq_deliver_start(struct mq_db *db, const struct mq_conf *conf,
 /* The flight's curl easy handle (owned by the flight). */
 CURL *mq_flight_easy(struct mq_flight *f);
 
-/* Runs the flight's transfer to its end (curl_easy_perform), its data hook
- * writing through db: a connection no other thread uses meanwhile, with
- * no transaction open, so that many flights can run at once, one thread
- * and one connection each. With db NULL the hook refuses and nothing of
- * the body leaves. */
+/* Runs the flight's transfer to its end (curl_easy_perform) in the
+ * calling thread, its data hook, and then mq_deliver_finish, writing
+ * through db: a connection no other thread uses meanwhile, with no
+ * transaction open, so that many flights can run at once, one thread and
+ * one connection each. */
 void mq_flight_perform(struct mq_flight *f, struct mq_db *db);
 
 /* How mq_flight_perform's transfer ended. */

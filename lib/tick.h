@@ -3,11 +3,12 @@
  * campaign that may send: inside its window, plan its buffer, claim what is
  * due (one message per campaign per pass, so campaigns share the run, or
  * as many as its mailboxes' caps allow when its delay is 0; at most 64 in
- * the air per run); then the pass's messages go out together, a thread
- * and an SMTP session each, outside any transaction, and the outcomes are
- * recorded once every transfer of the pass has ended. Passes repeat while
- * something was sent, and the run waits for messages that fall due within
- * its horizon, so that gaps follow each campaign's delay and jitter rather
+ * the air per run). Each claimed message goes out on a lane of its own, a
+ * thread and a database connection, outside any transaction, and its
+ * outcome is recorded as soon as it lands; a lane of a campaign with
+ * delay 0 then claims that campaign's next message itself. Passes go on
+ * meanwhile, and the run waits for messages that fall due within its
+ * horizon, so that gaps follow each campaign's delay and jitter rather
  * than cron's minute.
  */
 #ifndef MQ_TICK_H
