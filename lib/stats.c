@@ -10,7 +10,6 @@
 
 #include "db_inbound.h"
 #include "next_send.h"
-#include "report.h"
 #include "stats.h"
 
 static struct mq_sched sched_of(const struct mq_db_campaign *c)
