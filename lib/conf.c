@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "msg.h"
 #include "sched.h"
+#include "text.h"
 #include "tmpl.h"
 
 #define MAX_TEMPLATE (1024 * 1024)     /* bytes of one template file */
@@ -132,44 +133,16 @@ static void whatf(char *buf, size_t len, const char *fmt, ...)
 
 /* --- text checks ------------------------------------------------------- */
 
-/* Nonzero if s[0..n) is well-formed UTF-8 without NUL (no overlong forms,
- * no surrogates); else *at is the offset of the first bad byte. */
+/* Nonzero if s[0..n) is well-formed UTF-8 without NUL; else *at is the
+ * offset of the first bad byte. */
 static int utf8_valid(const char *s, size_t n, size_t *at)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k, len;
-	unsigned cp, min;
+	const char *nul;
 
-	while (i < n) {
-		if (p[i] == 0)
-			goto bad;
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0)
-			len = 2, cp = p[i] & 0x1f, min = 0x80;
-		else if ((p[i] & 0xf0) == 0xe0)
-			len = 3, cp = p[i] & 0x0f, min = 0x800;
-		else if ((p[i] & 0xf8) == 0xf0)
-			len = 4, cp = p[i] & 0x07, min = 0x10000;
-		else
-			goto bad;
-		if (n - i < len)
-			goto bad;
-		for (k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
-		i += len;
-	}
-	return 1;
-bad:
-	*at = i;
-	return 0;
+	*at = mq_text_utf8_span(s, n);
+	if ((nul = memchr(s, '\0', *at)) != NULL)
+		*at = (size_t)(nul - s);
+	return *at == n;
 }
 
 /* Nonzero if s has a control character: in a header it could end the
@@ -192,42 +165,6 @@ static int name_valid(const char *s)
 		if (i > 63 || !(isalnum((unsigned char)s[i]) ||
 		    strchr("._-", s[i]) != NULL))
 			return 0;
-	return 1;
-}
-
-static int dot_atom(const char *s, size_t n, const char *more)
-{
-	size_t i;
-
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.' && s[i + 1] == '.')
-			return 0;
-		if (!isalnum((unsigned char)s[i]) && strchr(more, s[i]) == NULL)
-			return 0;
-	}
-	return 1;
-}
-
-/* local@domain with a dot-atom local part and a host name domain. */
-static int addr_valid(const char *a)
-{
-	const char *at = strrchr(a, '@');
-	const char *d, *label;
-	size_t len;
-
-	if (at == NULL || strlen(a) > 254 || at - a > 64 ||
-	    !dot_atom(a, at - a, ".!#$%&'*+/=?^_`{|}~-"))
-		return 0;
-	d = at + 1;
-	if (!dot_atom(d, strlen(d), ".-"))
-		return 0;
-	for (label = d; *label != '\0'; label += len + (label[len] == '.')) {
-		len = strcspn(label, ".");
-		if (len > 63 || label[0] == '-' || label[len - 1] == '-')
-			return 0;
-	}
 	return 1;
 }
 
@@ -977,15 +914,19 @@ static void fingerprint(struct mq_conf_mailbox *m, const struct stat *secret)
 static int load_mailto(struct ctx *c, const config_setting_t *g,
     const char *what, char **out)
 {
+	const char *why;
 	int rc;
 
 	if ((rc = get_str(c, g, "unsubscribe_mailto", what, NULL, out)) !=
 	    MQ_OK || *out == NULL)
 		return rc;
-	if (!addr_valid(*out) || strchr(*out, '?') != NULL)
+	if ((why = mq_text_addr_problem(*out)) == NULL &&
+	    strchr(*out, '?') != NULL)
+		why = "'?' would end the mailto: address";
+	if (why != NULL)
 		return bad(c, member(g, "unsubscribe_mailto"), what,
-		    "unsubscribe_mailto '%s' is not a valid email address",
-		    *out);
+		    "unsubscribe_mailto '%s' is not a valid email address: %s",
+		    *out, why);
 	return MQ_OK;
 }
 
@@ -1156,6 +1097,7 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 {
 	struct mq_conf_mailbox *m = &c->conf->mailboxes[i];
 	struct stat secret, inbox_secret;
+	const char *why;
 	char what[WHAT];
 	int j, rc;
 
@@ -1172,9 +1114,9 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 			    c->conf->mailboxes[j].line);
 	if ((rc = need_str(c, g, "address", what, &m->address)) != MQ_OK)
 		return rc;
-	if (!addr_valid(m->address))
+	if ((why = mq_text_addr_problem(m->address)) != NULL)
 		return bad(c, member(g, "address"), what, "address '%s' is "
-		    "not a valid email address", m->address);
+		    "not a valid email address: %s", m->address, why);
 	if ((rc = get_str(c, g, "display_name", what, "",
 	    &m->display_name)) != MQ_OK)
 		return rc;

@@ -20,8 +20,8 @@
 #include <time.h>
 
 #include "buf.h"
-#include "import.h"
 #include "msg.h"
+#include "text.h"
 
 #define FOLD      78    /* RFC 5322 2.1.1: SHOULD */
 #define QP_LINE   76    /* RFC 2045 6.7 (5) */
@@ -302,7 +302,7 @@ static int check_value(const char *field, const char *v, int kind,
 			    "header %s: '%s' is not a valid %s", field, v,
 			    kind == V_ADDR ? "address" : "value");
 	}
-	if (kind == V_TEXT && !mq_import_utf8_ok(v, i))
+	if (kind == V_TEXT && !mq_text_utf8_ok(v, i))
 		return mq_err_perm(err, EX_DATAERR,
 		    "header %s: is not valid UTF-8", field);
 	if (kind != V_TEXT && (i == 0 || i > MAX_TOKEN))
@@ -338,10 +338,10 @@ static int check(const struct mq_msg *m, struct mq_err *err)
 		if (v[i].v != NULL && check_value(v[i].field, v[i].v,
 		    v[i].kind, err) != MQ_OK)
 			return MQ_PERM;
-	if (m->text != NULL && !mq_import_utf8_ok(m->text, strlen(m->text)))
+	if (m->text != NULL && !mq_text_utf8_ok(m->text, strlen(m->text)))
 		return mq_err_perm(err, EX_DATAERR,
 		    "text body is not valid UTF-8");
-	if (m->html != NULL && !mq_import_utf8_ok(m->html, strlen(m->html)))
+	if (m->html != NULL && !mq_text_utf8_ok(m->html, strlen(m->html)))
 		return mq_err_perm(err, EX_DATAERR,
 		    "HTML body is not valid UTF-8");
 	return MQ_OK;
