@@ -9,9 +9,6 @@
 #include "report.h"
 #include "sched.h"
 
-static const char *const wday[7] = { "Mon", "Tue", "Wed", "Thu", "Fri",
-    "Sat", "Sun" };
-
 void mq_report_days(int days, char *buf, size_t len)
 {
 	size_t n = 0;
@@ -26,10 +23,10 @@ void mq_report_days(int days, char *buf, size_t len)
 		for (j = i; j + 1 < 7 && days & 1 << (j + 1); j++)
 			;
 		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "",
-		    wday[i]);
+		    mq_sched_day_name(i));
 		if (j > i)
 			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s",
-			    j > i + 1 ? "-" : ",", wday[j]);
+			    j > i + 1 ? "-" : ",", mq_sched_day_name(j));
 		i = j + 1;
 	}
 	if (n == 0)
