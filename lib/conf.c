@@ -80,9 +80,6 @@ static const char *const variant_keys[] = {
 	"letter", "weight", "subject", "text", "text_file", "html",
 	"html_file", NULL
 };
-static const char *const day_names[] = {
-	"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"
-};
 static const int default_backoff[] = { 60, 300, 900 };
 
 /* --- errors ------------------------------------------------------------ */
@@ -1150,46 +1147,6 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 
 /* --- schedules --------------------------------------------------------- */
 
-static int day_index(const char **p)
-{
-	int i;
-
-	while (**p == ' ')
-		(*p)++;
-	for (i = 0; i < 7; i++)
-		if (strncasecmp(*p, day_names[i], 3) == 0 &&
-		    !isalpha((unsigned char)(*p)[3])) {
-			*p += 3;
-			while (**p == ' ')
-				(*p)++;
-			return i;
-		}
-	return -1;
-}
-
-/* "MON-FRI", "MON,WED,FRI", "mon-wed,fri": bit 0 = Monday; -1 if bad. */
-static int parse_days(const char *p)
-{
-	int mask = 0, a, b;
-
-	for (;;) {
-		if ((a = day_index(&p)) < 0)
-			return -1;
-		b = a;
-		if (*p == '-') {
-			p++;
-			if ((b = day_index(&p)) < a)
-				return -1;
-		}
-		while (a <= b)
-			mask |= 1 << a++;
-		if (*p == '\0')
-			return mask;
-		if (*p++ != ',')
-			return -1;
-	}
-}
-
 /* "H:MM" or "HH:MM" to minutes; "24:00" only when allow24; -1 if bad. */
 static int parse_hhmm(const char *s, int allow24)
 {
@@ -1204,24 +1161,6 @@ static int parse_hhmm(const char *s, int allow24)
 	if (m > 59 || h > 24 || (h == 24 && (m != 0 || !allow24)))
 		return -1;
 	return h * 60 + m;
-}
-
-static int date_valid(const char *s)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-	int y, m, d, i;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return 0;
-	y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	return !(m == 2 && d == 29 && (y % 4 != 0 ||
-	    (y % 100 == 0 && y % 400 != 0)));
 }
 
 /* Appends item to the comma-separated list in buf[len]; -1 if full. */
@@ -1261,7 +1200,7 @@ static int load_extra(struct ctx *c, const config_setting_t *g,
 	}
 	for (i = 0; i < n; i++) {
 		v[i] = config_setting_get_string_elem(a, i);
-		if (!date_valid(v[i])) {
+		if (!mq_sched_date(v[i], NULL)) {
 			rc = bad(c, config_setting_get_elem(a, i), what,
 			    "extra_holidays: '%s' is not a date YYYY-MM-DD",
 			    v[i]);
@@ -1321,7 +1260,7 @@ static int load_schedule(struct ctx *c, const config_setting_t *camp,
 	    &g)) != MQ_OK ||
 	    (rc = get_str(c, g, "days", what, "MON-FRI", &days)) != MQ_OK)
 		goto out;
-	if ((k->days = parse_days(days)) <= 0) {
+	if ((k->days = mq_sched_days_parse(days)) <= 0) {
 		rc = bad(c, member(g, "days"), what, "days '%s' is not like "
 		    "\"MON-FRI\" or \"MON,WED,FRI\"", days);
 		goto out;

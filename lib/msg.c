@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "msg.h"
+#include "sched.h"
 #include "text.h"
 
 #define FOLD      78    /* RFC 5322 2.1.1: SHOULD */
@@ -347,14 +348,11 @@ static int check(const struct mq_msg *m, struct mq_err *err)
 	return MQ_OK;
 }
 
-/* RFC 5322 3.3, in UTC; the names are spelled out because strftime's
- * follow the locale. */
+/* RFC 5322 3.3, in UTC; the names are spelled out (the weekdays are
+ * lib/sched's) because strftime's follow the locale. */
 static int put_date(struct mq_buf *b, time_t t, long off,
     struct mq_err *err)
 {
-	static const char day[][4] = {
-		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
-	};
 	static const char mon[][4] = {
 		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
@@ -370,8 +368,9 @@ static int put_date(struct mq_buf *b, time_t t, long off,
 		return mq_err_perm(err, EX_DATAERR, "header Date: time %lld "
 		    "out of range", (long long)t);
 	n = snprintf(s, sizeof s, "Date: %s, %02d %s %04d %02d:%02d:%02d "
-	    "%c%02ld%02ld\r\n", day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    "%c%02ld%02ld\r\n", mq_sched_day_name((tm.tm_wday + 6) % 7),
+	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec,
 	    off < 0 ? '-' : '+', a / 3600, a % 3600 / 60);
 	if (n < 0 || (size_t)n >= sizeof s)
 		return mq_err_perm(err, EX_SOFTWARE, "header Date: too long");

@@ -317,9 +317,10 @@ static int fly(struct run *r)
 		if (!x->threaded)
 			flight_thread(x);    /* no thread to spare: in turn */
 	}
-	/* every transfer ends before any outcome is recorded: recording
-	 * works out follow-up dates in the campaign's zone by switching TZ
-	 * in the environment, which the transfers' threads read */
+	/* every transfer ends before any outcome is recorded: a shape
+	 * once forced by the zone arithmetic switching TZ, which the
+	 * transfers' threads read; lib/tz touches nothing they can see, so
+	 * outcomes could now be recorded as transfers end */
 	for (i = 0; i < r->n_fl; i++)
 		if (r->fl[i].threaded)
 			pthread_join(r->fl[i].t, NULL);

@@ -5,9 +5,6 @@
 #include "sched.h"
 #include "timefmt.h"
 
-static const char *const wday[7] = { "Mon", "Tue", "Wed", "Thu", "Fri",
-    "Sat", "Sun" };
-
 const char *mq_timefmt_at(const char *tz, time_t t, const char *fmt,
     char *buf, size_t len)
 {
@@ -49,10 +46,10 @@ void mq_timefmt_days(int days, char *buf, size_t len)
 		for (j = i; j + 1 < 7 && days & 1 << (j + 1); j++)
 			;
 		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "",
-		    wday[i]);
+		    mq_sched_day_name(i));
 		if (j > i)
 			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s",
-			    j > i + 1 ? "-" : ",", wday[j]);
+			    j > i + 1 ? "-" : ",", mq_sched_day_name(j));
 		i = j + 1;
 	}
 	if (n == 0)
