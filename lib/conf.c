@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "msg.h"
 #include "sched.h"
+#include "text.h"
 #include "tmpl.h"
 
 #define MAX_TEMPLATE (1024 * 1024)     /* bytes of one template file */
@@ -79,9 +80,6 @@ static const char *const variant_keys[] = {
 	"letter", "weight", "subject", "text", "text_file", "html",
 	"html_file", NULL
 };
-static const char *const day_names[] = {
-	"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"
-};
 static const int default_backoff[] = { 60, 300, 900 };
 
 /* --- errors ------------------------------------------------------------ */
@@ -132,44 +130,16 @@ static void whatf(char *buf, size_t len, const char *fmt, ...)
 
 /* --- text checks ------------------------------------------------------- */
 
-/* Nonzero if s[0..n) is well-formed UTF-8 without NUL (no overlong forms,
- * no surrogates); else *at is the offset of the first bad byte. */
+/* Nonzero if s[0..n) is well-formed UTF-8 without NUL; else *at is the
+ * offset of the first bad byte. */
 static int utf8_valid(const char *s, size_t n, size_t *at)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k, len;
-	unsigned cp, min;
+	const char *nul;
 
-	while (i < n) {
-		if (p[i] == 0)
-			goto bad;
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0)
-			len = 2, cp = p[i] & 0x1f, min = 0x80;
-		else if ((p[i] & 0xf0) == 0xe0)
-			len = 3, cp = p[i] & 0x0f, min = 0x800;
-		else if ((p[i] & 0xf8) == 0xf0)
-			len = 4, cp = p[i] & 0x07, min = 0x10000;
-		else
-			goto bad;
-		if (n - i < len)
-			goto bad;
-		for (k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
-		i += len;
-	}
-	return 1;
-bad:
-	*at = i;
-	return 0;
+	*at = mq_text_utf8_span(s, n);
+	if ((nul = memchr(s, '\0', *at)) != NULL)
+		*at = (size_t)(nul - s);
+	return *at == n;
 }
 
 /* Nonzero if s has a control character: in a header it could end the
@@ -192,42 +162,6 @@ static int name_valid(const char *s)
 		if (i > 63 || !(isalnum((unsigned char)s[i]) ||
 		    strchr("._-", s[i]) != NULL))
 			return 0;
-	return 1;
-}
-
-static int dot_atom(const char *s, size_t n, const char *more)
-{
-	size_t i;
-
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.' && s[i + 1] == '.')
-			return 0;
-		if (!isalnum((unsigned char)s[i]) && strchr(more, s[i]) == NULL)
-			return 0;
-	}
-	return 1;
-}
-
-/* local@domain with a dot-atom local part and a host name domain. */
-static int addr_valid(const char *a)
-{
-	const char *at = strrchr(a, '@');
-	const char *d, *label;
-	size_t len;
-
-	if (at == NULL || strlen(a) > 254 || at - a > 64 ||
-	    !dot_atom(a, at - a, ".!#$%&'*+/=?^_`{|}~-"))
-		return 0;
-	d = at + 1;
-	if (!dot_atom(d, strlen(d), ".-"))
-		return 0;
-	for (label = d; *label != '\0'; label += len + (label[len] == '.')) {
-		len = strcspn(label, ".");
-		if (len > 63 || label[0] == '-' || label[len - 1] == '-')
-			return 0;
-	}
 	return 1;
 }
 
@@ -977,15 +911,19 @@ static void fingerprint(struct mq_conf_mailbox *m, const struct stat *secret)
 static int load_mailto(struct ctx *c, const config_setting_t *g,
     const char *what, char **out)
 {
+	const char *why;
 	int rc;
 
 	if ((rc = get_str(c, g, "unsubscribe_mailto", what, NULL, out)) !=
 	    MQ_OK || *out == NULL)
 		return rc;
-	if (!addr_valid(*out) || strchr(*out, '?') != NULL)
+	if ((why = mq_text_addr_problem(*out)) == NULL &&
+	    strchr(*out, '?') != NULL)
+		why = "'?' would end the mailto: address";
+	if (why != NULL)
 		return bad(c, member(g, "unsubscribe_mailto"), what,
-		    "unsubscribe_mailto '%s' is not a valid email address",
-		    *out);
+		    "unsubscribe_mailto '%s' is not a valid email address: %s",
+		    *out, why);
 	return MQ_OK;
 }
 
@@ -1156,6 +1094,7 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 {
 	struct mq_conf_mailbox *m = &c->conf->mailboxes[i];
 	struct stat secret, inbox_secret;
+	const char *why;
 	char what[WHAT];
 	int j, rc;
 
@@ -1172,9 +1111,9 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 			    c->conf->mailboxes[j].line);
 	if ((rc = need_str(c, g, "address", what, &m->address)) != MQ_OK)
 		return rc;
-	if (!addr_valid(m->address))
+	if ((why = mq_text_addr_problem(m->address)) != NULL)
 		return bad(c, member(g, "address"), what, "address '%s' is "
-		    "not a valid email address", m->address);
+		    "not a valid email address: %s", m->address, why);
 	if ((rc = get_str(c, g, "display_name", what, "",
 	    &m->display_name)) != MQ_OK)
 		return rc;
@@ -1208,46 +1147,6 @@ static int load_mailbox(struct ctx *c, const config_setting_t *g, int i)
 
 /* --- schedules --------------------------------------------------------- */
 
-static int day_index(const char **p)
-{
-	int i;
-
-	while (**p == ' ')
-		(*p)++;
-	for (i = 0; i < 7; i++)
-		if (strncasecmp(*p, day_names[i], 3) == 0 &&
-		    !isalpha((unsigned char)(*p)[3])) {
-			*p += 3;
-			while (**p == ' ')
-				(*p)++;
-			return i;
-		}
-	return -1;
-}
-
-/* "MON-FRI", "MON,WED,FRI", "mon-wed,fri": bit 0 = Monday; -1 if bad. */
-static int parse_days(const char *p)
-{
-	int mask = 0, a, b;
-
-	for (;;) {
-		if ((a = day_index(&p)) < 0)
-			return -1;
-		b = a;
-		if (*p == '-') {
-			p++;
-			if ((b = day_index(&p)) < a)
-				return -1;
-		}
-		while (a <= b)
-			mask |= 1 << a++;
-		if (*p == '\0')
-			return mask;
-		if (*p++ != ',')
-			return -1;
-	}
-}
-
 /* "H:MM" or "HH:MM" to minutes; "24:00" only when allow24; -1 if bad. */
 static int parse_hhmm(const char *s, int allow24)
 {
@@ -1262,24 +1161,6 @@ static int parse_hhmm(const char *s, int allow24)
 	if (m > 59 || h > 24 || (h == 24 && (m != 0 || !allow24)))
 		return -1;
 	return h * 60 + m;
-}
-
-static int date_valid(const char *s)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-	int y, m, d, i;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return 0;
-	y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	return !(m == 2 && d == 29 && (y % 4 != 0 ||
-	    (y % 100 == 0 && y % 400 != 0)));
 }
 
 /* Appends item to the comma-separated list in buf[len]; -1 if full. */
@@ -1319,7 +1200,7 @@ static int load_extra(struct ctx *c, const config_setting_t *g,
 	}
 	for (i = 0; i < n; i++) {
 		v[i] = config_setting_get_string_elem(a, i);
-		if (!date_valid(v[i])) {
+		if (!mq_sched_date(v[i], NULL)) {
 			rc = bad(c, config_setting_get_elem(a, i), what,
 			    "extra_holidays: '%s' is not a date YYYY-MM-DD",
 			    v[i]);
@@ -1379,7 +1260,7 @@ static int load_schedule(struct ctx *c, const config_setting_t *camp,
 	    &g)) != MQ_OK ||
 	    (rc = get_str(c, g, "days", what, "MON-FRI", &days)) != MQ_OK)
 		goto out;
-	if ((k->days = parse_days(days)) <= 0) {
+	if ((k->days = mq_sched_days_parse(days)) <= 0) {
 		rc = bad(c, member(g, "days"), what, "days '%s' is not like "
 		    "\"MON-FRI\" or \"MON,WED,FRI\"", days);
 		goto out;

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "db_import.h"
 #include "import.h"
+#include "text.h"
 
 #define MAX_FIELD   (1024 * 1024)   /* bytes in one field */
 #define MAX_RECORD  (1024 * 1024)   /* bytes in one record, all fields */
@@ -92,40 +93,6 @@ static void put_json(struct mq_buf *b, const char *s, size_t n)
 	mq_buf_put(b, "\"", 1);
 }
 
-int mq_import_utf8_ok(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, n, k;
-	unsigned long cp;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf)
-			n = 1, cp = s[i] & 0x1f;
-		else if (s[i] >= 0xe0 && s[i] <= 0xef)
-			n = 2, cp = s[i] & 0x0f;
-		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
-			n = 3, cp = s[i] & 0x07;
-		else
-			return 0;
-		if (len - i <= n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 int mq_import_name_ok(const char *name)
 {
 	if (!(name[0] == '_' || (name[0] >= 'A' && name[0] <= 'Z') ||
@@ -138,88 +105,12 @@ int mq_import_name_ok(const char *name)
 	return 1;
 }
 
-static int is_atext(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
-}
-
-static int is_ldh(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-';
-}
-
 static int has_8bit(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s >= 0x80)
 			return 1;
 	return 0;
-}
-
-static const char *local_problem(const char *s, size_t n)
-{
-	if (n == 0)
-		return "empty local part";
-	if (n > 64)
-		return "local part longer than 64 characters";
-	if (s[0] == '.' || s[n - 1] == '.')
-		return "local part starts or ends with a dot";
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '.' && s[i + 1] == '.')
-			return "two dots in a row in the local part";
-		if (s[i] != '.' && !is_atext((unsigned char)s[i]))
-			return "character not allowed in the local part";
-	}
-	return NULL;
-}
-
-static const char *domain_problem(const char *d)
-{
-	size_t n = strlen(d), label = 0;
-	int dots = 0;
-
-	if (n == 0)
-		return "no domain";
-	if (n > 253)
-		return "domain longer than 253 characters";
-	if (strchr(d, '@') != NULL)
-		return "more than one @";
-	for (size_t i = 0; i <= n; i++) {
-		if (d[i] == '.' || d[i] == '\0') {
-			if (label == 0)
-				return "empty label in the domain";
-			if (label > 63)
-				return "domain label longer than 63 characters";
-			if (d[i - 1] == '-')
-				return "domain label ends with a hyphen";
-			dots += d[i] == '.';
-			label = 0;
-			continue;
-		}
-		if (!is_ldh((unsigned char)d[i]))
-			return "character not allowed in the domain";
-		if (label++ == 0 && d[i] == '-')
-			return "domain label starts with a hyphen";
-	}
-	return dots == 0 ? "domain has no dot" : NULL;
-}
-
-const char *mq_import_address_problem(const char *addr)
-{
-	const char *at = strchr(addr, '@'), *why;
-
-	if (*addr == '\0')
-		return "empty address";
-	if (has_8bit(addr))
-		return "non-ASCII address not supported";
-	if (strlen(addr) > 254)
-		return "longer than 254 characters";
-	if (at == NULL)
-		return "no @";
-	why = local_problem(addr, (size_t)(at - addr));
-	return why != NULL ? why : domain_problem(at + 1);
 }
 
 char *mq_import_quote(char *buf, size_t size, const char *s, size_t len)
@@ -303,7 +194,7 @@ static const char *field_problem(const struct field *f)
 {
 	const unsigned char *s = (const unsigned char *)f->s;
 
-	if (!mq_import_utf8_ok(f->s, f->len))
+	if (!mq_text_utf8_ok(f->s, f->len))
 		return "invalid UTF-8";
 	for (size_t i = 0; i < f->len; i++) {
 		if (s[i] == '\r' || s[i] == '\n')
@@ -392,7 +283,7 @@ static const char *check_row(struct reader *r)
 		return rejected(r, "empty email");
 	if (has_8bit(email))
 		return rejected(r, "non-ASCII address not supported: %s", q);
-	if ((why = mq_import_address_problem(email)) != NULL)
+	if ((why = mq_text_addr_problem(email)) != NULL)
 		return rejected(r, "invalid email address %s: %s", q, why);
 	return email;
 }
@@ -831,7 +722,7 @@ struct supp {
 static int supp_add(struct supp *u, long line, const char *email,
     struct mq_err *err)
 {
-	const char *why = mq_import_address_problem(email);
+	const char *why = mq_text_addr_problem(email);
 	char text[MQ_IMPORT_REASON_MAX], q[200];
 	int added, rc;
 

@@ -47,15 +47,6 @@ typedef int (*mq_import_row_fn)(void *arg, const struct mq_import_row *row,
 int mq_import_read(FILE *fp, const char *name, mq_import_row_fn fn,
     void *arg, struct mq_err *err);
 
-/* Checks an address that has already been trimmed: returns NULL when it is
- * a plain ASCII addr-spec (dot-atom local part, LDH domain with a dot),
- * else a static string saying why not. */
-const char *mq_import_address_problem(const char *addr);
-
-/* Returns 1 when the len bytes at s are well-formed UTF-8 (no overlong
- * forms, surrogates or code points past U+10FFFF), else 0. */
-int mq_import_utf8_ok(const char *s, size_t len);
-
 /* Returns 1 when name is a usable field name: [A-Za-z_][A-Za-z0-9_]*. */
 int mq_import_name_ok(const char *name);
 

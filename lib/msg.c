@@ -20,8 +20,9 @@
 #include <time.h>
 
 #include "buf.h"
-#include "import.h"
 #include "msg.h"
+#include "sched.h"
+#include "text.h"
 
 #define FOLD      78    /* RFC 5322 2.1.1: SHOULD */
 #define QP_LINE   76    /* RFC 2045 6.7 (5) */
@@ -302,7 +303,7 @@ static int check_value(const char *field, const char *v, int kind,
 			    "header %s: '%s' is not a valid %s", field, v,
 			    kind == V_ADDR ? "address" : "value");
 	}
-	if (kind == V_TEXT && !mq_import_utf8_ok(v, i))
+	if (kind == V_TEXT && !mq_text_utf8_ok(v, i))
 		return mq_err_perm(err, EX_DATAERR,
 		    "header %s: is not valid UTF-8", field);
 	if (kind != V_TEXT && (i == 0 || i > MAX_TOKEN))
@@ -338,23 +339,20 @@ static int check(const struct mq_msg *m, struct mq_err *err)
 		if (v[i].v != NULL && check_value(v[i].field, v[i].v,
 		    v[i].kind, err) != MQ_OK)
 			return MQ_PERM;
-	if (m->text != NULL && !mq_import_utf8_ok(m->text, strlen(m->text)))
+	if (m->text != NULL && !mq_text_utf8_ok(m->text, strlen(m->text)))
 		return mq_err_perm(err, EX_DATAERR,
 		    "text body is not valid UTF-8");
-	if (m->html != NULL && !mq_import_utf8_ok(m->html, strlen(m->html)))
+	if (m->html != NULL && !mq_text_utf8_ok(m->html, strlen(m->html)))
 		return mq_err_perm(err, EX_DATAERR,
 		    "HTML body is not valid UTF-8");
 	return MQ_OK;
 }
 
-/* RFC 5322 3.3, in UTC; the names are spelled out because strftime's
- * follow the locale. */
+/* RFC 5322 3.3, in UTC; the names are spelled out (the weekdays are
+ * lib/sched's) because strftime's follow the locale. */
 static int put_date(struct mq_buf *b, time_t t, long off,
     struct mq_err *err)
 {
-	static const char day[][4] = {
-		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
-	};
 	static const char mon[][4] = {
 		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
@@ -370,8 +368,9 @@ static int put_date(struct mq_buf *b, time_t t, long off,
 		return mq_err_perm(err, EX_DATAERR, "header Date: time %lld "
 		    "out of range", (long long)t);
 	n = snprintf(s, sizeof s, "Date: %s, %02d %s %04d %02d:%02d:%02d "
-	    "%c%02ld%02ld\r\n", day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    "%c%02ld%02ld\r\n", mq_sched_day_name((tm.tm_wday + 6) % 7),
+	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec,
 	    off < 0 ? '-' : '+', a / 3600, a % 3600 / 60);
 	if (n < 0 || (size_t)n >= sizeof s)
 		return mq_err_perm(err, EX_SOFTWARE, "header Date: too long");

@@ -8,51 +8,7 @@
 #include "next_send.h"
 #include "report.h"
 #include "sched.h"
-
-static const char *const wday[7] = { "Mon", "Tue", "Wed", "Thu", "Fri",
-    "Sat", "Sun" };
-
-void mq_report_days(int days, char *buf, size_t len)
-{
-	size_t n = 0;
-	int i = 0, j;
-
-	buf[0] = '\0';
-	while (i < 7) {
-		if (!(days & 1 << i)) {
-			i++;
-			continue;
-		}
-		for (j = i; j + 1 < 7 && days & 1 << (j + 1); j++)
-			;
-		n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "",
-		    wday[i]);
-		if (j > i)
-			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s",
-			    j > i + 1 ? "-" : ",", wday[j]);
-		i = j + 1;
-	}
-	if (n == 0)
-		snprintf(buf, len, "none");
-}
-
-void mq_report_relative(time_t t, time_t now, char *buf, size_t len)
-{
-	long d = (long)(t > now ? t - now : now - t);
-	const char *pre = t > now ? "in " : "", *post = t > now ? "" : " ago";
-
-	if (d == 0)
-		snprintf(buf, len, "now");
-	else if (d < 60)
-		snprintf(buf, len, "%s%ld s%s", pre, d, post);
-	else if (d < 3600)
-		snprintf(buf, len, "%s%ld min%s", pre, d / 60, post);
-	else if (d < 48 * 3600)
-		snprintf(buf, len, "%s%ld h %ld min%s", pre, d / 3600,
-		    d % 3600 / 60, post);
-	else
-		snprintf(buf, len, "%s%ld days%s", pre, d / 86400, post);
-}
+#include "timefmt.h"
 
 static int campaign_line(struct mq_db *db, const char *name, time_t now,
     FILE *out, struct mq_err *err)
@@ -68,10 +24,10 @@ static int campaign_line(struct mq_db *db, const char *name, time_t now,
 	mq_sched_local_day(c.sched.timezone, now, when, sizeof when, &day0,
 	    NULL, NULL);
 	if ((rc = mq_db_campaign_counts(db, c.id, day0, &k, err)) == MQ_OK) {
-		snprintf(when, sizeof when, "-");
-		if (mq_next_send(db, &c, now, &at, NULL) == MQ_OK && at != 0)
-			mq_sched_format(c.sched.timezone, at, "%a %d %b %H:%M %Z",
-			    when, sizeof when, NULL);
+		if (mq_next_send(db, &c, now, &at, NULL) != MQ_OK)
+			at = 0;
+		mq_timefmt_at(c.sched.timezone, at, "%a %d %b %H:%M %Z", when,
+		    sizeof when);
 		fprintf(out, "%-16s %-10s %6d %6d %6d %6d %6d %5d/%-5d %s\n",
 		    c.name, c.retired ? "retired" :
 		    mq_db_campaign_states[c.status], k.leads,
@@ -145,7 +101,7 @@ static void print_window(FILE *out, const struct mq_db_campaign *c,
 	time_t at;
 	int open = 0;
 
-	mq_report_days(s->days, days, sizeof days);
+	mq_timefmt_days(s->days, days, sizeof days);
 	fprintf(out, "%-11s%s %02d:%02d-%02d:%02d %s, holidays %s%s%s\n",
 	    "schedule", days, s->start_min / 60, s->start_min % 60,
 	    s->end_min / 60, s->end_min % 60, s->timezone,
@@ -219,7 +175,7 @@ static void print_campaign(struct mq_db *db, const struct mq_db_campaign *c,
 	if (mq_next_send(db, c, now, &at, NULL) == MQ_OK && at != 0) {
 		mq_sched_format(c->sched.timezone, at, "%a %Y-%m-%d %H:%M:%S %Z",
 		    t, sizeof t, NULL);
-		mq_report_relative(at, now, rel, sizeof rel);
+		mq_timefmt_relative(at, now, rel, sizeof rel);
 		fprintf(out, "%-11s%s (%s)\n", "next send", t, rel);
 	}
 }
@@ -264,7 +220,7 @@ void mq_report_control(FILE *out, const char *name,
 		return;
 	mq_sched_format(r->timezone, r->first_send, "%a %Y-%m-%d %H:%M %Z", t,
 	    sizeof t, NULL);
-	mq_report_relative(r->first_send, now, rel, sizeof rel);
+	mq_timefmt_relative(r->first_send, now, rel, sizeof rel);
 	if (r->open_now)
 		fprintf(out, "%s: window open; the first message goes at the "
 		    "next tick\n", name);

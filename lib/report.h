@@ -28,10 +28,4 @@ void mq_report_control(FILE *out, const char *name,
     enum mq_campaign_action action, const struct mq_campaign_result *r,
     time_t now);
 
-/* "in 2 h 5 min", "in 40 s", "now", "3 min ago" for t - now. */
-void mq_report_relative(time_t t, time_t now, char *buf, size_t len);
-
-/* "Mon-Fri", "Mon,Wed,Fri", "Sat-Sun", "none" for a weekday mask. */
-void mq_report_days(int days, char *buf, size_t len);
-
 #endif

@@ -10,7 +10,6 @@
 
 #include "db_inbound.h"
 #include "next_send.h"
-#include "report.h"
 #include "stats.h"
 
 void mq_stats_window(const struct mq_sched *s, time_t now, int *open,

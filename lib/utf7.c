@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "text.h"
 #include "utf7.h"
 
 static const char B64[] =
@@ -21,37 +22,6 @@ static void put(struct out *o, char c)
 		return;
 	}
 	o->p[o->n++] = c;
-}
-
-/* One code point from s (advanced), or -1 for bad UTF-8. */
-static long next_cp(const unsigned char **s)
-{
-	const unsigned char *p = *s;
-	long cp;
-	int extra, i;
-
-	if (p[0] < 0x80)
-		extra = 0, cp = p[0];
-	else if ((p[0] & 0xe0) == 0xc0)
-		extra = 1, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		extra = 2, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		extra = 3, cp = p[0] & 0x07;
-	else
-		return -1;
-	for (i = 1; i <= extra; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and beyond U+10FFFF are not UTF-8 */
-	if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-	    (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*s = p + extra + 1;
-	return cp;
 }
 
 /* A run of UTF-16 units between "&" and "-", as base64 without padding
@@ -89,6 +59,7 @@ static void run_end(struct out *o, struct run *r)
 int mq_utf7_encode(char *dst, size_t len, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	const char *end = s + strlen(s);
 	struct out o = { dst, len, 0, 0 };
 	struct run r = { 0 };
 	long cp;
@@ -105,7 +76,9 @@ int mq_utf7_encode(char *dst, size_t len, const char *s)
 				put(&o, '-');
 			continue;
 		}
-		if ((cp = next_cp(&p)) < 0)
+		p += mq_text_utf8_next((const char *)p,
+		    (size_t)(end - (const char *)p), &cp);
+		if (cp < 0)
 			return -1;
 		if (cp >= 0x10000) {
 			cp -= 0x10000;

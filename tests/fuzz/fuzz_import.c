@@ -27,6 +27,7 @@
 
 #include "fuzz.h"
 #include "import.h"
+#include "text.h"
 
 #define F_CAMPAIGN 0x03
 #define F_STRICT   0x04
@@ -315,7 +316,7 @@ static void entry(struct entries *e, char *s, char ***seen)
 	if (*s == '\0' || *s == '#')
 		return;
 	e->n++;
-	if (mq_import_address_problem(s) != NULL) {
+	if (mq_text_addr_problem(s) != NULL) {
 		e->bad++;
 		return;
 	}

@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "import.h"
+#include "text.h"
 
 #define MAXROWS 32
 
@@ -63,23 +64,6 @@ static int read_str(const char *csv, struct got *g, struct mq_err *err)
 	return read_mem(csv, strlen(csv), g, err);
 }
 
-static void test_utf8(void **state)
-{
-	static const char *good[] = { "", "plain", "Wójcik Łukasz Żółć",
-	    "\xe2\x82\xac", "\xf0\x9f\x93\xa7", "\xf4\x8f\xbf\xbf" };
-	static const char *bad[] = { "\x80", "a\xc3", "\xc0\x80", "\xc1\xbf",
-	    "\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
-	    "\xe2\x82", "\xff", "\xc3\x28" };
-
-	(void)state;
-	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-		assert_int_equal(mq_import_utf8_ok(good[i], strlen(good[i])), 1);
-	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-		assert_int_equal(mq_import_utf8_ok(bad[i], strlen(bad[i])), 0);
-	/* The length given counts, not the NUL. */
-	assert_int_equal(mq_import_utf8_ok("\xc3\xb3", 1), 0);
-}
-
 static void test_names(void **state)
 {
 	(void)state;
@@ -91,69 +75,6 @@ static void test_names(void **state)
 	assert_false(mq_import_name_ok("first name"));
 	assert_false(mq_import_name_ok("first-name"));
 	assert_false(mq_import_name_ok("imi\xc4\x99"));
-}
-
-static void test_addresses(void **state)
-{
-	static const char *good[] = { "a@example.com", "Zofia.Wojcik@example.com",
-	    "x+tag@sub.example.co.uk", "o'brien@example.ie",
-	    "!#$%&'*+-/=?^_`{|}~@example.com", "a@b-c.example", "1@2.3" };
-	static const struct { const char *addr, *why; } bad[] = {
-		{ "plain", "no @" },
-		{ "@example.com", "empty local part" },
-		{ "a@", "no domain" },
-		{ "a@localhost", "domain has no dot" },
-		{ ".a@example.com", "local part starts or ends with a dot" },
-		{ "a.@example.com", "local part starts or ends with a dot" },
-		{ "a..b@example.com", "two dots in a row in the local part" },
-		{ "a b@example.com", "character not allowed in the local part" },
-		{ "\"a\"@example.com", "character not allowed in the local part" },
-		{ "a@b@example.com", "more than one @" },
-		{ "a@example..com", "empty label in the domain" },
-		{ "a@example.com.", "empty label in the domain" },
-		{ "a@-x.example.com", "domain label starts with a hyphen" },
-		{ "a@x-.example.com", "domain label ends with a hyphen" },
-		{ "a@ex_ample.com", "character not allowed in the domain" },
-		{ "a@[127.0.0.1]", "character not allowed in the domain" },
-		{ "zofia@w\xc3\xb3jcik.pl", "non-ASCII address not supported" },
-		{ "", "empty address" },
-	};
-	char buf[400];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-		assert_null(mq_import_address_problem(good[i]));
-	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-		assert_string_equal(mq_import_address_problem(bad[i].addr),
-		    bad[i].why);
-
-	/* Limits: 64 in the local part, 63 per label, 254 in all. */
-	memset(buf, 'a', 64);
-	strcpy(buf + 64, "@example.com");
-	assert_null(mq_import_address_problem(buf));
-	memset(buf, 'a', 65);
-	strcpy(buf + 65, "@example.com");
-	assert_string_equal(mq_import_address_problem(buf),
-	    "local part longer than 64 characters");
-	strcpy(buf, "a@");
-	memset(buf + 2, 'b', 63);
-	strcpy(buf + 65, ".com");
-	assert_null(mq_import_address_problem(buf));
-	strcpy(buf, "a@");
-	memset(buf + 2, 'b', 64);
-	strcpy(buf + 66, ".com");
-	assert_string_equal(mq_import_address_problem(buf),
-	    "domain label longer than 63 characters");
-	/* 64 + 1 + a domain of 4 labels of 47 with dots: 256 in all. */
-	memset(buf, 'a', 64);
-	buf[64] = '@';
-	for (int l = 0, o = 65; l < 4; l++) {
-		memset(buf + o, 'c', 47);
-		o += 47;
-		buf[o++] = l < 3 ? '.' : '\0';
-	}
-	assert_string_equal(mq_import_address_problem(buf),
-	    "longer than 254 characters");
 }
 
 static void test_quote(void **state)
@@ -169,7 +90,7 @@ static void test_quote(void **state)
 	/* A cut never leaves half of a two-byte character. */
 	assert_string_equal(mq_import_quote(small, sizeof small, "abcdeżżż",
 	    11), "\"abcde...\"");
-	assert_int_equal(mq_import_utf8_ok(small, strlen(small)), 1);
+	assert_int_equal(mq_text_utf8_ok(small, strlen(small)), 1);
 }
 
 static void test_read_basic(void **state)
@@ -739,9 +660,7 @@ static void test_run_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_read_basic),
 		cmocka_unit_test(test_read_cr_lines),

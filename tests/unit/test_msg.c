@@ -12,8 +12,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "import.h"
 #include "msg.h"
+#include "text.h"
 
 static char tmpdir[256];
 
@@ -249,7 +249,7 @@ static int check_words(const char *s, char *out, size_t len)
 				out[o++] = (char)(acc >> bits & 0xff);
 			}
 		}
-		assert_true(mq_import_utf8_ok(out + start, o - start));
+		assert_true(mq_text_utf8_ok(out + start, o - start));
 		s = e + 2;
 		nwords++;
 	}

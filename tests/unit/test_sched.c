@@ -404,6 +404,60 @@ static void test_tz_restored(void **state)
 	tzset();
 }
 
+/* Nothing here reads TZ or calls tzset: with TZ changed behind the C
+ * library's back, its zone names stay those of the last tzset, and %Z
+ * and %z are the campaign zone's. */
+static void test_tz_untouched(void **state)
+{
+	struct mq_err err;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(setenv("TZ", "Asia/Tokyo", 1), 0);
+	tzset();
+	assert_int_equal(setenv("TZ", "America/Los_Angeles", 1), 0);
+	call_everything();
+	assert_int_equal(mq_sched_format("Europe/Warsaw", 1795510800,
+	    "%a %H:%M %Z %z", buf, sizeof buf, &err), MQ_OK);
+	assert_string_equal(buf, "Tue 10:00 CET +0100");
+	assert_int_equal(mq_sched_format("America/New_York", 1781280000,
+	    "%Y-%m-%d %H:%M %Z %z %j", buf, sizeof buf, &err), MQ_OK);
+	assert_string_equal(buf, "2026-06-12 12:00 EDT -0400 163");
+	assert_string_equal(tzname[0], "JST");
+	assert_int_equal(mq_sched_format("UTC", 1795510800, "%s", buf,
+	    sizeof buf, &err), MQ_PERM);
+	assert_int_equal(err.ex, EX_SOFTWARE);
+	assert_int_equal(mq_sched_format("UTC", 1795510800, "100%% %-d",
+	    buf, sizeof buf, &err), MQ_OK);
+	assert_string_equal(buf, "100% 24");
+	unsetenv("TZ");
+	tzset();
+}
+
+static void test_dates_and_day_names(void **state)
+{
+	long long day = 0;
+
+	(void)state;
+	assert_true(mq_sched_date("2026-11-24", &day));
+	assert_int_equal(day, 20781);
+	assert_true(mq_sched_date("2028-02-29", NULL));
+	assert_false(mq_sched_date("2026-02-29", NULL));
+	assert_false(mq_sched_date("1969-12-31", NULL));
+	assert_false(mq_sched_date("2026-11-24 ", NULL));
+	assert_false(mq_sched_date("2026-11-2", NULL));
+	assert_false(mq_sched_date(NULL, NULL));
+	assert_string_equal(mq_sched_day_name(0), "Mon");
+	assert_string_equal(mq_sched_day_name(6), "Sun");
+	assert_string_equal(mq_sched_day_name(7), "?");
+	assert_int_equal(mq_sched_days_parse("MON-FRI"), MON_FRI);
+	assert_int_equal(mq_sched_days_parse("mon, wed ,Fri"), 0x15);
+	assert_int_equal(mq_sched_days_parse("sat-sun"), 0x60);
+	assert_int_equal(mq_sched_days_parse("fri-mon"), -1);
+	assert_int_equal(mq_sched_days_parse("Monday"), -1);
+	assert_int_equal(mq_sched_days_parse(""), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +476,8 @@ int main(void)
 		cmocka_unit_test(test_tz_valid),
 		cmocka_unit_test(test_new_york),
 		cmocka_unit_test(test_tz_restored),
+		cmocka_unit_test(test_tz_untouched),
+		cmocka_unit_test(test_dates_and_day_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

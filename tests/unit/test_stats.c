@@ -1,9 +1,9 @@
 /*
- * mailq-stats' pure parts: display width and fitting of UTF-8 text, the
- * window shown for a campaign, the projection of the buffer's send times,
- * percentages, and the three renderings of hand-made collections (with
- * and without what came back). Expected epochs were
- * computed with date(1) and TZ=Europe/Warsaw.
+ * mailq-stats' pure parts: the window shown for a campaign, the
+ * projection of the buffer's send times, percentages, and the three
+ * renderings of hand-made collections (with and without what came back).
+ * Display width and fitting are lib/text's (test_text). Expected epochs
+ * were computed with date(1) and TZ=Europe/Warsaw.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 
 #include "stats.h"
 #include "stats_fmt.h"
+#include "text.h"
 
 #define TUE_1000 1795510800     /* Tue 2026-11-24 10:00 CET */
 #define TUE_1659 1795535940     /* Tue 2026-11-24 16:59 CET */
@@ -29,42 +30,6 @@ static struct mq_sched office(void)
 	struct mq_sched s = { "Europe/Warsaw", 0x1f, 9 * 60, 17 * 60, "PL", "" };
 
 	return s;
-}
-
-static void width(void **state)
-{
-	(void)state;
-	assert_int_equal(mq_stats_fmt_width(""), 0);
-	assert_int_equal(mq_stats_fmt_width("open"), 4);
-	assert_int_equal(mq_stats_fmt_width("Boże Narodzenie"), 15);
-	assert_int_equal(strlen("Boże Narodzenie"), 16);
-	assert_int_equal(mq_stats_fmt_width("zażółć gęślą jaźń"), 17);
-	assert_int_equal(mq_stats_fmt_width("e\xcc\x81"), 1);     /* e + acute */
-	assert_int_equal(mq_stats_fmt_width("日本"), 4);
-	assert_int_equal(mq_stats_fmt_width("\xf0\x9f\x93\xa7"), 2); /* emoji */
-	assert_int_equal(mq_stats_fmt_width("a\xffz"), 3);  /* invalid byte */
-	assert_int_equal(mq_stats_fmt_width("\xc3"), 1);    /* cut sequence */
-	assert_int_equal(mq_stats_fmt_width("\xc0\xaf"), 2); /* overlong */
-}
-
-static void fit(void **state)
-{
-	char buf[64];
-
-	(void)state;
-	mq_stats_fmt_fit("short", 10, buf, sizeof buf);
-	assert_string_equal(buf, "short");
-	mq_stats_fmt_fit("exactly10!", 10, buf, sizeof buf);
-	assert_string_equal(buf, "exactly10!");
-	mq_stats_fmt_fit("535 authentication failed", 10, buf, sizeof buf);
-	assert_string_equal(buf, "535 authe…");
-	assert_int_equal(mq_stats_fmt_width(buf), 10);
-	mq_stats_fmt_fit("źdźbło żółte", 6, buf, sizeof buf);
-	assert_string_equal(buf, "źdźbł…");
-	mq_stats_fmt_fit("日本語テキスト", 5, buf, sizeof buf);
-	assert_string_equal(buf, "日本…");
-	mq_stats_fmt_fit("abcdefghijkl", 11, buf, 8);     /* the buffer cuts */
-	assert_string_equal(buf, "abcd…");
 }
 
 static void window(void **state)
@@ -214,7 +179,7 @@ static void table(void **state)
 	*p = '\0';
 	*strchr(out, '\n') = '\0';
 	*strstr(out, "PROGRESS") = '\0';
-	assert_int_equal(mq_stats_fmt_width(row), mq_stats_fmt_width(out));
+	assert_int_equal(mq_text_width(row), mq_text_width(out));
 	assert_int_not_equal(strlen(row), strlen(out));  /* bytes differ */
 	assert_non_null(strstr(row, "  2/500  Mon 09:00 (in 2 days)  holiday: "));
 	free(out);
@@ -436,8 +401,6 @@ static void answers_prometheus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(width),
-		cmocka_unit_test(fit),
 		cmocka_unit_test(window),
 		cmocka_unit_test(project),
 		cmocka_unit_test(table),
