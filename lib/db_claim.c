@@ -85,8 +85,11 @@ static int limits_ok(struct mq_db *db, const struct mq_claim_req *q,
 
 /* The campaign's mailboxes as the claim must see them: day counts (a
  * count not of this day fails closed), sessions open in every run, the
- * last minute's starts (61 s of whole seconds, so that no 60 s of real
- * time can hold more), and their rest. */
+ * last minute's starts, and their rest. A start is the claim's second;
+ * its session connects a moment later (a thread, a TCP handshake), so the
+ * minute is counted as 62 whole seconds: no 60 s of real time at the
+ * server can hold more than max_per_minute sessions' starts unless one
+ * took over a second to connect. */
 static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
     struct mq_mailbox_state *m, int max, int *n, struct mq_err *err)
 {
@@ -95,7 +98,7 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 	    "WHERE scope = 'mailbox' AND id = m.id AND day_start = ?2), "
 	    "m.daily_limit), m.daily_limit, 0, m.max_connections, CASE WHEN "
 	    "m.max_per_minute > 0 THEN (SELECT count(*) FROM attempt a WHERE "
-	    "a.mailbox_id = m.id AND a.started_at > ?3 - 61) ELSE 0 END, "
+	    "a.mailbox_id = m.id AND a.started_at > ?3 - 62) ELSE 0 END, "
 	    "m.max_per_minute, coalesce(m.failing_since, 0), "
 	    "coalesce(m.rest_until, 0), m.fail_count, coalesce(m.fail_conf, "
 	    "''), coalesce(m.last_error, ''), CASE WHEN m.bounce_paused_at IS "
