@@ -15,6 +15,9 @@
 #include "db_outcome.h"
 #include "owner.h"
 
+/* The campaigns' schedule: every day, all day, in UTC. */
+static const struct mq_sched always = { "UTC", 127, 0, 1440, "", "" };
+
 static double secs(void)
 {
 	struct timespec ts;
@@ -68,7 +71,7 @@ static double claims(struct mq_db *db, int n)
 {
 	struct mq_claim_req q = { .campaign = 1, .now = 1000,
 	    .now_ms = 1000000 };
-	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0, NULL, 0 };
+	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, NULL, 0 };
 	enum mq_claim_status st;
 	struct mq_owner o;
 	struct mq_claim c;
@@ -81,10 +84,10 @@ static double claims(struct mq_db *db, int n)
 	q.owner = &o;
 	t0 = secs();
 	for (int i = 0; i < n; i++) {
-		if (mq_db_claim(db, &q, 0, &st, &c, &err) != MQ_OK ||
+		if (mq_db_claim(db, &q, 0, &st, &c, NULL, &err) != MQ_OK ||
 		    st != MQ_CLAIM_OK)
 			die("claim", &err);
-		if (mq_db_record(db, &c, &o, &r, &rec, &err) != MQ_OK)
+		if (mq_db_record(db, &always, &c, &o, &r, &rec, &err) != MQ_OK)
 			die("record", &err);
 	}
 	return n / (secs() - t0);

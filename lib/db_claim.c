@@ -477,14 +477,34 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 	return rc;
 }
 
+static int read_parts(struct mq_db *db, const struct mq_claim *c,
+    struct mq_db_parts *p, struct mq_err *err);
+
+/* The days before the step after c's, or -1 when it is the last. */
+static int read_next_step(struct mq_db *db, struct mq_claim *c,
+    struct mq_err *err)
+{
+	sqlite3_int64 v = -1;
+	int found, rc;
+
+	rc = mq_db_get(db, err, &v, &found, "SELECT wait_days FROM step WHERE "
+	    "campaign_id = ?1 AND number = ?2 + 1 AND NOT retired", "Ii",
+	    c->campaign, c->step);
+	c->next_wait = rc == MQ_OK && found ? (int)v : -1;
+	return rc;
+}
+
 int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
-    enum mq_claim_status *status, struct mq_claim *c, struct mq_err *err)
+    enum mq_claim_status *status, struct mq_claim *c, struct mq_db_parts *parts,
+    struct mq_err *err)
 {
 	struct mq_claim_req q = *req;
 	long long ms;
 	int rc;
 
 	memset(c, 0, sizeof *c);
+	if (parts != NULL)
+		memset(parts, 0, sizeof *parts);
 	c->campaign = req->campaign;
 	*status = MQ_CLAIM_NONE;
 	if ((rc = mq_db_begin(db, err)) != MQ_OK)
@@ -497,6 +517,11 @@ int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
 		q.now = (time_t)(ms / 1000);
 	}
 	rc = claim_locked(db, &q, status, c, err);
+	/* what composing and recording need, read under the claim's lock */
+	if (rc == MQ_OK && *status == MQ_CLAIM_OK)
+		rc = read_next_step(db, c, err);
+	if (rc == MQ_OK && *status == MQ_CLAIM_OK && parts != NULL)
+		rc = read_parts(db, c, parts, err);
 	if (rc == MQ_OK && *status == MQ_CLAIM_DUPLICATE) {
 		/* the send log wins: this item is closed, the run goes on */
 		mq_db_rollback(db);
@@ -505,8 +530,11 @@ int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
 		rc = record_duplicate(db, c, q.now, err);
 	}
 	if (rc == MQ_OK && !dry_run)
-		return mq_db_commit(db, err);
-	mq_db_rollback(db);
+		rc = mq_db_commit(db, err);
+	else
+		mq_db_rollback(db);
+	if (rc != MQ_OK && parts != NULL)
+		mq_db_parts_free(parts);
 	return rc;
 }
 
@@ -584,13 +612,13 @@ static int read_variant(struct mq_db *db, const struct mq_claim *c,
 	return rc;
 }
 
-int mq_db_parts(struct mq_db *db, const struct mq_claim *c,
-    sqlite3_int64 campaign, struct mq_db_parts *p, struct mq_err *err)
+static int read_parts(struct mq_db *db, const struct mq_claim *c,
+    struct mq_db_parts *p, struct mq_err *err)
 {
 	int rc;
 
 	memset(p, 0, sizeof *p);
-	rc = read_variant(db, c, campaign, p, err);
+	rc = read_variant(db, c, c->campaign, p, err);
 	if (rc == MQ_OK)
 		rc = read_fields(db, c, p, err);
 	if (rc != MQ_OK)

@@ -56,6 +56,8 @@ struct mq_claim {
 	sqlite3_int64 queue_id, send_log_id, attempt_id;
 	sqlite3_int64 lead_id, variant_id, mailbox_id;
 	int           step;
+	int           next_wait;            /* days from this step to the
+	                                       next, or -1: the last step */
 	int           attempts;             /* tries so far, this one included */
 	long long     next_ms;              /* MQ_CLAIM_PACE: the campaign's
 	                                       next send time; NO_MAILBOX: when
@@ -69,13 +71,8 @@ struct mq_claim {
 	                                       mailbox and why it may not send */
 };
 
-/* The claim (see above). With dry_run the transaction is rolled back: the
- * result says what would have been claimed and nothing changes. */
-int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
-    enum mq_claim_status *status, struct mq_claim *c, struct mq_err *err);
-
-/* What a claimed message is made of, read outside any transaction. All
- * strings malloc'd; free with mq_db_parts_free. */
+/* What a claimed message is made of, for composing it. All strings
+ * malloc'd; free with mq_db_parts_free. */
 struct mq_db_parts {
 	char  *subject, *text, *html;        /* the variant's templates */
 	char **names, **values;              /* the lead's fields, email included */
@@ -85,8 +82,17 @@ struct mq_db_parts {
 	char  *salt;                         /* this database's Message-ID salt */
 	char  *campaign_name;
 };
-int mq_db_parts(struct mq_db *db, const struct mq_claim *c,
-    sqlite3_int64 campaign, struct mq_db_parts *p, struct mq_err *err);
+
+/* The claim (see above). With dry_run the transaction is rolled back: the
+ * result says what would have been claimed and nothing changes. With
+ * parts, a claimed message comes with everything composing it needs,
+ * read under the claim's lock (free with mq_db_parts_free; zeroed when
+ * nothing was claimed). */
+int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
+    enum mq_claim_status *status, struct mq_claim *c, struct mq_db_parts *parts,
+    struct mq_err *err);
+
+/* Frees what p holds (not p); a zeroed p is fine. */
 void mq_db_parts_free(struct mq_db_parts *p);
 
 #endif

@@ -10,19 +10,7 @@
 #include "db_inbound.h"
 #include "db_outcome.h"
 #include "mailbox.h"
-
-int mq_db_next_step(struct mq_db *db, sqlite3_int64 campaign, int step,
-    int *wait_days, struct mq_err *err)
-{
-	sqlite3_int64 v = -1;
-	int found, rc;
-
-	rc = mq_db_get(db, err, &v, &found, "SELECT wait_days FROM step WHERE "
-	    "campaign_id = ?1 AND number = ?2 + 1 AND NOT retired", "Ii",
-	    campaign, step);
-	*wait_days = rc == MQ_OK && found ? (int)v : -1;
-	return rc;
-}
+#include "sched.h"
 
 /* The guard of every write that closes or advances a claim. */
 #define OURS "id = ?1 AND status = 'sending' AND claim_host = ?2 AND " \
@@ -109,7 +97,8 @@ static const struct outcome_sql {
 
 /* After a send: the next step is planned, or the lead is done. */
 static int after_sent(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_result *r, struct mq_recorded *rec, struct mq_err *err)
+    const struct mq_result *r, time_t followup_at, struct mq_recorded *rec,
+    struct mq_err *err)
 {
 	int rc;
 
@@ -118,7 +107,7 @@ static int after_sent(struct mq_db *db, const struct mq_claim *c,
 	    "= NULL WHERE id = ?1 AND failing_since IS NOT NULL", "I",
 	    c->mailbox_id);
 	rec->mailbox_back = rc == MQ_OK && sqlite3_changes(db->h) > 0;
-	if (rc != MQ_OK || r->followup_at == 0)
+	if (rc != MQ_OK || followup_at == 0)
 		return rc != MQ_OK ? rc : mq_db_run(db, err, "UPDATE "
 		    "campaign_lead SET status = 'done', updated_at = ?3 WHERE "
 		    "campaign_id = ?1 AND lead_id = ?2 AND status = 'active'",
@@ -133,7 +122,7 @@ static int after_sent(struct mq_db *db, const struct mq_claim *c,
 	    "FROM campaign_lead cl WHERE cl.campaign_id = ?1 AND "
 	    "cl.lead_id = ?2 AND cl.status = 'active' ON CONFLICT DO NOTHING",
 	    "IIiII", c->campaign, c->lead_id, c->step,
-	    (sqlite3_int64)r->followup_at, (sqlite3_int64)r->now);
+	    (sqlite3_int64)followup_at, (sqlite3_int64)r->now);
 	if (rc == MQ_OK)
 		rc = mq_db_run(db, err, "UPDATE campaign_lead SET next_step = "
 		    "?3 + 1, updated_at = ?4 WHERE campaign_id = ?1 AND "
@@ -181,7 +170,7 @@ static int mailbox_failed(struct mq_db *db, const struct mq_claim *c,
 }
 
 static int record_locked(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *o, const struct mq_result *r,
+    const struct mq_owner *o, const struct mq_result *r, time_t followup_at,
     struct mq_recorded *rec, struct mq_err *err)
 {
 	const struct outcome_sql *q = &outcomes[r->outcome];
@@ -209,7 +198,7 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 		    "updated_at = ?4 WHERE campaign_id = ?1 AND lead_id = ?2",
 		    "IIsI", c->campaign, c->lead_id, q->lead, now);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_SENT)
-		rc = after_sent(db, c, r, rec, err);
+		rc = after_sent(db, c, r, followup_at, rec, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
 		rc = after_bounce(db, c, r, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
@@ -227,16 +216,22 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 	return rc;
 }
 
-int mq_db_record(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const struct mq_result *r,
-    struct mq_recorded *rec, struct mq_err *err)
+int mq_db_record(struct mq_db *db, const struct mq_sched *sched,
+    const struct mq_claim *c, const struct mq_owner *owner,
+    const struct mq_result *r, struct mq_recorded *rec, struct mq_err *err)
 {
+	time_t followup_at = 0;
 	int rc;
 
 	memset(rec, 0, sizeof *rec);
+	/* the next step: its wait after this one, inside the window */
+	if (r->outcome == MQ_OUT_SENT && c->next_wait >= 0 &&
+	    (rc = mq_sched_next_open(sched, r->now + (time_t)c->next_wait *
+	    86400, &followup_at, err)) != MQ_OK)
+		return rc;
 	if ((rc = mq_db_begin(db, err)) != MQ_OK)
 		return rc;
-	rc = record_locked(db, c, owner, r, rec, err);
+	rc = record_locked(db, c, owner, r, followup_at, rec, err);
 	if (rc == MQ_OK && !rec->stale)
 		return mq_db_commit(db, err);
 	mq_db_rollback(db);

@@ -13,10 +13,7 @@
 #include "db_claim.h"
 #include "err.h"
 #include "owner.h"
-
-/* The next step after step, if any: *wait_days >= 0, else -1. */
-int mq_db_next_step(struct mq_db *db, sqlite3_int64 campaign, int step,
-    int *wait_days, struct mq_err *err);
+#include "sched.h"
 
 /* Just before the first body byte: phase 'data', the Message-ID and the
  * rendered subject, in a transaction of its own, guarded by the claim,
@@ -42,7 +39,6 @@ struct mq_result {
 	const char     *reply;         /* reply or error text */
 	time_t          now;
 	time_t          retry_at;      /* MQ_OUT_RETRY */
-	time_t          followup_at;   /* MQ_OUT_SENT: next step due, 0 if none */
 	int             exhausted;     /* MQ_OUT_FAILED: out of retries */
 	const char     *fingerprint;   /* MQ_OUT_MAILBOX: the mailbox's, or
 	                                  NULL */
@@ -61,13 +57,15 @@ struct mq_recorded {
 };
 
 /* Records the outcome of claim c in one transaction, guarded by the claim
- * still being ours, and says what it did in *rec. MQ_OUT_MAILBOX also
+ * still being ours, and says what it did in *rec. MQ_OUT_SENT plans the
+ * next step, if the campaign has one, due its wait after r->now at the
+ * next time sched's window is open. MQ_OUT_MAILBOX also
  * marks the mailbox failing with the reply (never a secret) and sets it
  * resting (mailbox.h), under the fingerprint r->fingerprint; MQ_OUT_SENT
  * clears that mark. A message that reached the lead (sent, unknown,
  * bounced) fixes the mailbox of the lead's thread if it had none. */
-int mq_db_record(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const struct mq_result *r,
-    struct mq_recorded *rec, struct mq_err *err);
+int mq_db_record(struct mq_db *db, const struct mq_sched *sched,
+    const struct mq_claim *c, const struct mq_owner *owner,
+    const struct mq_result *r, struct mq_recorded *rec, struct mq_err *err);
 
 #endif

@@ -92,11 +92,10 @@ static void date_zone(const struct mq_conf *conf, const char *campaign,
 		*off = 0;
 }
 
-int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
-    const struct mq_claim *c, time_t now, struct mq_composed *m,
+int mq_deliver_compose(const struct mq_conf *conf, const struct mq_claim *c,
+    const struct mq_db_parts *p, time_t now, struct mq_composed *m,
     struct mq_err *err)
 {
-	struct mq_db_parts p;
 	struct mq_msg msg;
 	char *text = NULL, *html = NULL;
 	int rc;
@@ -105,11 +104,9 @@ int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
 	if ((m->mb = mq_conf_mailbox(conf, c->mailbox)) == NULL)
 		return mq_err_perm(err, EX_CONFIG, "mailbox %s is not in the "
 		    "config; run mailq-init", c->mailbox);
-	if ((rc = mq_db_parts(db, c, c->campaign, &p, err)) != MQ_OK)
-		return rc;
-	if ((rc = render_all(&p, &m->subject, &text, &html, err)) != MQ_OK)
+	if ((rc = render_all(p, &m->subject, &text, &html, err)) != MQ_OK)
 		goto out;
-	mq_msg_id(p.salt, c->campaign, c->lead_id, c->step, m->mb->address,
+	mq_msg_id(p->salt, c->campaign, c->lead_id, c->step, m->mb->address,
 	    m->message_id, sizeof m->message_id);
 	memset(&msg, 0, sizeof msg);
 	msg.from_addr = m->mb->address;
@@ -120,15 +117,14 @@ int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
 	msg.text = text;
 	msg.html = html;
 	msg.message_id = m->message_id;
-	msg.in_reply_to = p.prev_message_id;
+	msg.in_reply_to = p->prev_message_id;
 	msg.date = now;
-	date_zone(conf, p.campaign_name, now, &msg.date_offset);
-	unsubscribe(conf, &p, c, m, &msg);
+	date_zone(conf, p->campaign_name, now, &msg.date_offset);
+	unsubscribe(conf, p, c, m, &msg);
 	rc = mq_msg_build(&msg, &m->data, &m->len, err);
 out:
 	free(text);
 	free(html);
-	mq_db_parts_free(&p);
 	if (rc != MQ_OK)
 		mq_deliver_free(m);
 	return rc;
@@ -185,32 +181,10 @@ static enum mq_outcome outcome_of(enum mq_smtp_outcome o, int attempts,
 	}
 }
 
-/* When the next step falls due: wait_days after now, inside the window. */
-static int followup(struct mq_db *db, const struct mq_db_campaign *camp,
-    const struct mq_claim *c, time_t now, time_t *at, struct mq_err *err)
-{
-	int wait, rc;
-
-	*at = 0;
-	if ((rc = mq_db_next_step(db, c->campaign, c->step, &wait, err)) !=
-	    MQ_OK || wait < 0)
-		return rc;
-	return mq_sched_next_open(&camp->sched, now + (time_t)wait * 86400,
-	    at, err);
-}
-
 /* Records r, retrying while the database is busy: an outcome is worth a
  * few seconds more. */
-static int record(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_owner *owner, const struct mq_result *r,
-    struct mq_recorded *rec, struct mq_err *err)
-{
-	int rc = MQ_TEMP;
-
-	for (int i = 0; i < 3 && rc == MQ_TEMP; i++)
-		rc = mq_db_record(db, c, owner, r, rec, err);
-	return rc;
-}
+static int record(struct mq_flight *f, const struct mq_result *r,
+    struct mq_recorded *rec, struct mq_err *err);
 
 /* One message between its claim and its outcome. */
 struct mq_flight {
@@ -218,6 +192,7 @@ struct mq_flight {
 	const struct mq_owner           *owner;
 	const struct mq_db_campaign     *camp;
 	struct mq_claim                  c;
+	struct mq_db_parts               parts;  /* what c is composed of */
 	struct mq_composed               m;
 	struct mq_smtp_xfer             *x;
 	struct hook_arg                  h;
@@ -234,6 +209,7 @@ void mq_flight_free(struct mq_flight *f)
 		return;
 	mq_smtp_xfer_free(f->x);
 	mq_deliver_free(&f->m);
+	mq_db_parts_free(&f->parts);
 	if (f->bearer != NULL) {
 		explicit_bzero(f->bearer, strlen(f->bearer));
 		free(f->bearer);
@@ -287,14 +263,24 @@ static int conclude(struct mq_flight *f, const struct mq_smtp_result *res,
 	if (r.outcome == MQ_OUT_RETRY)
 		r.retry_at = r.now + mq_db_campaign_backoff(f->camp,
 		    c->attempts);
-	if (r.outcome == MQ_OUT_SENT && (rc = followup(f->db, f->camp, c,
-	    r.now, &r.followup_at, err)) != MQ_OK)
-		return rc;
 	d->outcome = r.outcome;
 	d->code = r.code;
 	d->unavailable = f->transient;
 	snprintf(d->reply, sizeof d->reply, "%s", res->reply);
-	return record(f->db, c, f->owner, &r, &d->rec, err);
+	return record(f, &r, &d->rec, err);
+}
+
+/* Records r, the next step included, retrying while the database is busy:
+ * an outcome is worth a few seconds more. */
+static int record(struct mq_flight *f, const struct mq_result *r,
+    struct mq_recorded *rec, struct mq_err *err)
+{
+	int rc = MQ_TEMP;
+
+	for (int i = 0; i < 3 && rc == MQ_TEMP; i++)
+		rc = mq_db_record(f->db, &f->camp->sched, &f->c, f->owner, r,
+		    rec, err);
+	return rc;
 }
 
 /* A message that could not be handed to a transport: nothing was sent. */
@@ -364,8 +350,8 @@ static int start(struct mq_flight *f, const struct mq_conf *conf,
 	if (mq_conf_mailbox(conf, f->c.mailbox) == NULL)
 		return refuse(f, MQ_SMTP_MAILBOX, "not in the config; run "
 		    "mailq-init", d, err);
-	if ((rc = mq_deliver_compose(f->db, conf, &f->c, now, &f->m, &cerr)) !=
-	    MQ_OK)
+	if ((rc = mq_deliver_compose(conf, &f->c, &f->parts, now, &f->m,
+	    &cerr)) != MQ_OK)
 		return refuse(f, rc == MQ_TEMP ? MQ_SMTP_TEMP : MQ_SMTP_REJECT,
 		    cerr.msg, d, err);
 	f->h = (struct hook_arg){ f->db, &f->c, f->owner, f->m.message_id,
@@ -389,19 +375,23 @@ static int start(struct mq_flight *f, const struct mq_conf *conf,
 
 int mq_deliver_start(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_owner *owner, const struct mq_db_campaign *camp,
-    const struct mq_claim *c, struct mq_flight **fp, struct mq_delivered *d,
-    struct mq_err *err)
+    const struct mq_claim *c, struct mq_db_parts *parts,
+    struct mq_flight **fp, struct mq_delivered *d, struct mq_err *err)
 {
 	struct mq_flight *f;
 	int flying, rc;
 
 	*fp = NULL;
-	if ((f = calloc(1, sizeof *f)) == NULL)
+	if ((f = calloc(1, sizeof *f)) == NULL) {
+		mq_db_parts_free(parts);
 		return mq_err_temp(err, "out of memory");
+	}
 	f->db = db;
 	f->owner = owner;
 	f->camp = camp;
 	f->c = *c;
+	f->parts = *parts;          /* the flight's now */
+	memset(parts, 0, sizeof *parts);
 	rc = start(f, conf, d, &flying, err);
 	if (rc == MQ_OK && flying)
 		*fp = f;

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "db.h"
 #include "db_campaign.h"
+#include "db_claim.h"
 #include "db_outcome.h"
 #include "err.h"
 #include "msg.h"
@@ -30,11 +31,12 @@ struct mq_composed {
 	const struct mq_conf_mailbox *mb;   /* points into the config */
 };
 
-/* Composes the message of claim c into *m, reading its parts from db.
- * MQ_PERM with EX_DATAERR (a template needs a field the lead lacks, a
- * header would break), EX_CONFIG (the mailbox is not in the config). */
-int mq_deliver_compose(struct mq_db *db, const struct mq_conf *conf,
-    const struct mq_claim *c, time_t now, struct mq_composed *m,
+/* Composes the message of claim c from its parts (as the claim handed
+ * them back) into *m: pure, no store. MQ_PERM with EX_DATAERR (a template
+ * needs a field the lead lacks, a header would break), EX_CONFIG (the
+ * mailbox is not in the config). */
+int mq_deliver_compose(const struct mq_conf *conf, const struct mq_claim *c,
+    const struct mq_db_parts *parts, time_t now, struct mq_composed *m,
     struct mq_err *err);
 
 /* Frees what m holds (not m); a zeroed m is fine. */
@@ -55,16 +57,17 @@ struct mq_delivered {
  * the caller (one thread per flight). */
 struct mq_flight;
 
-/* Composes claim c of campaign camp and prepares its transfer into *fp
- * (NULL when the message is already done: it could not be composed, or
- * went through a transport that sends at once ("file"), and its outcome
- * is recorded and in *d). camp must outlive the flight. MQ_OK whenever
- * an outcome was recorded or a flight set up; MQ_TEMP/MQ_PERM when
+/* Composes claim c of campaign camp from its parts (which the flight
+ * takes over: *parts is zeroed) and prepares its transfer into *fp (NULL
+ * when the message is already done: it could not be composed, or went
+ * through a transport that sends at once ("file"), and its outcome is
+ * recorded and in *d). camp must outlive the flight. MQ_OK whenever an
+ * outcome was recorded or a flight set up; MQ_TEMP/MQ_PERM when
  * recording failed (the claim then stays for mailq-reclaim). */
 int mq_deliver_start(struct mq_db *db, const struct mq_conf *conf,
     const struct mq_owner *owner, const struct mq_db_campaign *camp,
-    const struct mq_claim *c, struct mq_flight **fp, struct mq_delivered *d,
-    struct mq_err *err);
+    const struct mq_claim *c, struct mq_db_parts *parts,
+    struct mq_flight **fp, struct mq_delivered *d, struct mq_err *err);
 
 /* The flight's curl easy handle (owned by the flight). */
 CURL *mq_flight_easy(struct mq_flight *f);

@@ -122,12 +122,12 @@ static void count(struct run *r, const struct mq_db_campaign *c,
 }
 
 static void report_dry(struct run *r, const struct mq_db_campaign *c,
-    const struct mq_claim *cl, time_t now)
+    const struct mq_claim *cl, const struct mq_db_parts *parts, time_t now)
 {
 	struct mq_composed m;
 	struct mq_err err;
 
-	if (mq_deliver_compose(r->db, r->conf, cl, now, &m, &err) != MQ_OK) {
+	if (mq_deliver_compose(r->conf, cl, parts, now, &m, &err) != MQ_OK) {
 		fprintf(r->o->out, "%s: would fail %s step %d: %s\n", c->name,
 		    cl->email, cl->step, err.msg);
 		return;
@@ -199,6 +199,7 @@ static int claim_one(struct run *r, struct mq_db *db,
 	    .fingerprint = fingerprint, .fp_arg = r->conf,
 	    .unavailable = unavailable, .run_arg = r };
 	struct mq_delivered d;
+	struct mq_db_parts parts;
 	struct mq_claim cl;
 	char day[16];
 	int rc;
@@ -209,7 +210,7 @@ static int claim_one(struct run *r, struct mq_db *db,
 	rc = mq_sched_local_day(c->sched.timezone, now, day, sizeof day,
 	    &q.day_start, NULL, err);
 	if (rc == MQ_OK)
-		rc = mq_db_claim(db, &q, 0, status, &cl, err);
+		rc = mq_db_claim(db, &q, 0, status, &cl, &parts, err);
 	if (rc != MQ_OK)
 		return rc;
 	if (*status == MQ_CLAIM_PACE || *status == MQ_CLAIM_NO_MAILBOX)
@@ -228,10 +229,12 @@ static int claim_one(struct run *r, struct mq_db *db,
 	*claimed = 1;
 	*due = now_ms + q.gap_ms;
 	if (r->o->dry_run) {
-		report_dry(r, c, &cl, now);
+		report_dry(r, c, &cl, &parts, now);
+		mq_db_parts_free(&parts);
 		return MQ_OK;
 	}
-	rc = mq_deliver_start(db, r->conf, &r->owner, c, &cl, fp, &d, err);
+	rc = mq_deliver_start(db, r->conf, &r->owner, c, &cl, &parts, fp, &d,
+	    err);
 	if (rc == MQ_OK && *fp == NULL)
 		count(r, c, &cl, &d);
 	if (*fp != NULL)

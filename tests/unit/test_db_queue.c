@@ -17,6 +17,9 @@
 #include "db_reclaim.h"
 #include "owner.h"
 
+/* The campaigns' schedule: every day, all day, in UTC. */
+static const struct mq_sched always = { "UTC", 127, 0, 1440, "", "" };
+
 static void split(const int *w, int n, sqlite3_int64 campaign, int leads,
     int *count)
 {
@@ -179,7 +182,7 @@ static enum mq_claim_status claim_dry(struct fx *f, sqlite3_int64 campaign,
 	enum mq_claim_status st;
 	struct mq_err err;
 
-	if (mq_db_claim(f->db, &q, dry_run, &st, c, &err) != MQ_OK)
+	if (mq_db_claim(f->db, &q, dry_run, &st, c, NULL, &err) != MQ_OK)
 		fail_msg("claim: %s", err.msg);
 	return st;
 }
@@ -193,11 +196,11 @@ static enum mq_claim_status claim(struct fx *f, sqlite3_int64 campaign,
 static void record(struct fx *f, const struct mq_claim *c,
     enum mq_outcome outcome, int exhausted, time_t now)
 {
-	struct mq_result r = { outcome, 250, "reply", now, now, 0, exhausted, NULL, 0 };
+	struct mq_result r = { outcome, 250, "reply", now, now, exhausted, NULL, 0 };
 	struct mq_err err;
 	struct mq_recorded rec;
 
-	if (mq_db_record(f->db, c, &f->owner, &r, &rec, &err) != MQ_OK)
+	if (mq_db_record(f->db, &always, c, &f->owner, &r, &rec, &err) != MQ_OK)
 		fail_msg("record: %s", err.msg);
 	assert_false(rec.stale);
 }

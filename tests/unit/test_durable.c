@@ -17,6 +17,9 @@
 #include "db_outcome.h"
 #include "owner.h"
 
+/* The campaigns' schedule: every day, all day, in UTC. */
+static const struct mq_sched always = { "UTC", 127, 0, 1440, "", "" };
+
 static char dir[] = "/tmp/mailq-test-durable.XXXXXX";
 static char path[256];
 
@@ -126,7 +129,7 @@ static void test_data_phase_synced(void **state)
 	struct mq_db *db = seeded();
 	struct mq_claim_req q = { .campaign = 1, .now = 1000,
 	    .now_ms = 1000000 };
-	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, 0, NULL, 0 };
+	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, NULL, 0 };
 	enum mq_claim_status st;
 	struct mq_owner o;
 	struct mq_claim c;
@@ -138,7 +141,7 @@ static void test_data_phase_synced(void **state)
 	assert_int_equal(mq_owner_self(&o, &err), MQ_OK);
 	q.owner = &o;
 	syncs = 0;
-	assert_int_equal(mq_db_claim(db, &q, 0, &st, &c, &err), MQ_OK);
+	assert_int_equal(mq_db_claim(db, &q, 0, &st, &c, NULL, &err), MQ_OK);
 	assert_int_equal(st, MQ_CLAIM_OK);
 	assert_int_equal(syncs, 0);
 
@@ -148,7 +151,7 @@ static void test_data_phase_synced(void **state)
 	assert_int_equal(synchronous(db), 1);   /* NORMAL again */
 
 	syncs = 0;
-	assert_int_equal(mq_db_record(db, &c, &o, &r, &rec, &err), MQ_OK);
+	assert_int_equal(mq_db_record(db, &always, &c, &o, &r, &rec, &err), MQ_OK);
 	assert_int_equal(rec.stale, 0);
 	assert_int_equal(syncs, 0);
 	mq_db_close(db);
