@@ -67,8 +67,19 @@ static struct mq_db *setup(const char *path, int n)
 	return db;
 }
 
-static double claims(struct mq_db *db, int n)
+/* Pages the connection has written since the last call. */
+static long long pages(struct mq_db *db)
 {
+	int cur = 0, hi = 0;
+
+	sqlite3_db_status(db->h, SQLITE_DBSTATUS_CACHE_WRITE, &cur, &hi, 1);
+	return cur;
+}
+
+static double claims(struct mq_db *db, int n, double *claim_pages,
+    double *record_pages)
+{
+	long long pc = 0, pr = 0;
 	struct mq_claim_req q = { .campaign = 1, .now = 1000,
 	    .now_ms = 1000000 };
 	struct mq_result r = { MQ_OUT_SENT, 250, "250 ok", 1000, 0, 0, NULL, 0 };
@@ -82,22 +93,30 @@ static double claims(struct mq_db *db, int n)
 	if (mq_owner_self(&o, &err) != MQ_OK)
 		die("owner", &err);
 	q.owner = &o;
+	pages(db);
 	t0 = secs();
 	for (int i = 0; i < n; i++) {
 		if (mq_db_claim(db, &q, 0, &st, &c, NULL, &err) != MQ_OK ||
 		    st != MQ_CLAIM_OK)
 			die("claim", &err);
+		pc += pages(db);
 		if (mq_db_record(db, &always, &c, &o, &r, &rec, &err) != MQ_OK)
 			die("record", &err);
+		pr += pages(db);
 	}
-	return n / (secs() - t0);
+	t0 = secs() - t0;
+	*claim_pages = (double)pc / n;
+	*record_pages = (double)pr / n;
+	return n / t0;
 }
 
-static double raw(struct mq_db *db, int n)
+static double raw(struct mq_db *db, int n, double *raw_pages)
 {
 	sqlite3_stmt *st;
-	double t0 = secs();
+	double t0;
 
+	pages(db);
+	t0 = secs();
 	sqlite3_prepare_v2(db->h, "UPDATE queue SET updated_at = ?2 "
 	    "WHERE id = ?1", -1, &st, NULL);
 	for (int i = 0; i < n; i++) {
@@ -108,15 +127,17 @@ static double raw(struct mq_db *db, int n)
 		sqlite3_reset(st);
 		sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
 	}
+	t0 = secs() - t0;
 	sqlite3_finalize(st);
-	return n / (secs() - t0);
+	*raw_pages = (double)pages(db) / n;
+	return n / t0;
 }
 
 int main(int argc, char **argv)
 {
 	char path[4096];
 	struct mq_db *db;
-	double c, r;
+	double c, r, pc, pr, praw;
 	int n;
 
 	if (argc != 3 || (n = atoi(argv[2])) <= 0) {
@@ -126,11 +147,13 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 8 << 20);     /* as mailq-tick does */
 	snprintf(path, sizeof path, "%s/claim.db", argv[1]);
 	db = setup(path, n);
-	r = raw(db, n);
-	c = claims(db, n);
+	r = raw(db, n, &praw);
+	c = claims(db, n, &pc, &pr);
 	/* a message is two transactions here: its claim and its record */
 	printf("claim_record_tx_per_s=%.0f raw_tx_per_s=%.0f ratio=%.2f "
-	    "messages_per_s=%.0f\n", 2 * c, r, 2 * c / r, c);
+	    "messages_per_s=%.0f pages_per_message=%.1f claim_pages=%.1f "
+	    "record_pages=%.1f raw_pages_per_tx=%.1f\n", 2 * c, r, 2 * c / r,
+	    c, pc + pr, pc, pr, praw);
 	mq_db_close(db);
 	return 0;
 }
