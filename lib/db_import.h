@@ -1,10 +1,12 @@
 /*
  * The SQL of importing leads. One import is one write transaction: the
  * campaign is checked under the lock, every row goes through the same few
- * prepared statements, and a TEMP table remembers the addresses seen in
- * this file so a later occurrence is reported as a duplicate of its line.
- * Leads are global (one row per address, any case); fields of a lead that
- * joins another campaign are merged, new values winning.
+ * prepared statements, and TEMP tables remember the leads and suppressed
+ * addresses this file named, so a later occurrence is reported as a
+ * duplicate of its line. The leads join the campaign together, in one
+ * statement at the end. Leads are global (one row per address, any case);
+ * fields of a lead that joins another campaign are merged, new values
+ * winning.
  */
 #ifndef MQ_DB_IMPORT_H
 #define MQ_DB_IMPORT_H
@@ -40,11 +42,19 @@ int mq_db_import_lead(struct mq_db_import *imp, const char *email,
     const char *fields, long line, enum mq_db_import_result *res,
     long *first_line, struct mq_err *err);
 
+/* Adds every lead that mq_db_import_lead found ADDED to the campaign, in
+ * one statement; until then they are leads but not yet the campaign's.
+ * Call it once, after the last lead and before reading the campaign's
+ * leads; mq_db_import_end calls it before committing if nobody did.
+ * MQ_TEMP or MQ_PERM on a database error. */
+int mq_db_import_join(struct mq_db_import *imp, struct mq_err *err);
+
 /* The id of the campaign imp imports into. */
 sqlite3_int64 mq_db_import_campaign(const struct mq_db_import *imp);
 
-/* Commits (commit != 0) or rolls back, and frees imp; NULL is fine. A
- * failed commit is rolled back and returns MQ_TEMP or MQ_PERM. */
+/* Commits (commit != 0, after mq_db_import_join) or rolls back, and frees
+ * imp; NULL is fine. A failed commit is rolled back and returns MQ_TEMP
+ * or MQ_PERM. */
 int mq_db_import_end(struct mq_db_import *imp, int commit,
     struct mq_err *err);
 

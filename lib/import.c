@@ -50,6 +50,8 @@ struct reader {
 	size_t            nf, fcap;
 	size_t            rec_bytes;
 	char            **cols;         /* header names; cols[email_col] unused */
+	char            **keys;         /* ,"name": for each, as JSON */
+	size_t           *klen;
 	const char      **vals;         /* the row's values, for the callback */
 	size_t            ncols, email_col;
 	struct mq_buf        json;
@@ -211,6 +213,24 @@ static const char *column(const struct reader *r, size_t i)
 	return i == r->email_col ? "email" : r->cols[i];
 }
 
+/* The text that puts column i's value into a row's JSON object, after
+ * a comma: ,"name": -- made once, not for every row. */
+static int json_key(struct reader *r, size_t i)
+{
+	struct mq_buf b = { NULL, 0, 0, 0 };
+
+	mq_buf_put(&b, ",", 1);
+	put_json(&b, r->cols[i], strlen(r->cols[i]));
+	mq_buf_put(&b, ":", 1);
+	if (b.oom) {
+		free(b.p);
+		return mq_err_perm(r->err, EX_OSERR, "out of memory");
+	}
+	r->keys[i] = b.p;
+	r->klen[i] = b.len;
+	return MQ_OK;
+}
+
 static int header_name(struct reader *r, size_t i, int *have_email)
 {
 	char q[128];
@@ -239,7 +259,7 @@ static int header_name(struct reader *r, size_t i, int *have_email)
 			    "name '%s' repeats column %zu", i + 1, name, j + 1);
 	if ((r->cols[i] = strdup(name)) == NULL)
 		return mq_err_perm(r->err, EX_OSERR, "out of memory");
-	return MQ_OK;
+	return json_key(r, i);
 }
 
 static int header(struct reader *r)
@@ -250,11 +270,12 @@ static int header(struct reader *r)
 	if (r->nf > MAX_COLUMNS || r->rec_bytes > MAX_RECORD)
 		return file_error(r, r->start, "header: more than %d columns "
 		    "or %d bytes", MAX_COLUMNS, MAX_RECORD);
-	if ((r->cols = calloc(r->nf, sizeof *r->cols)) == NULL)
+	if ((r->cols = calloc(r->nf, sizeof *r->cols)) == NULL ||
+	    (r->keys = calloc(r->nf, sizeof *r->keys)) == NULL ||
+	    (r->klen = calloc(r->nf, sizeof *r->klen)) == NULL ||
+	    (r->vals = calloc(r->nf, sizeof *r->vals)) == NULL)
 		return mq_err_perm(r->err, EX_OSERR, "out of memory");
 	r->ncols = r->nf;
-	if ((r->vals = calloc(r->ncols, sizeof *r->vals)) == NULL)
-		return mq_err_perm(r->err, EX_OSERR, "out of memory");
 	for (size_t i = 0; rc == MQ_OK && i < r->nf; i++)
 		rc = header_name(r, i, &have_email);
 	if (rc == MQ_OK && !have_email)
@@ -278,31 +299,30 @@ static const char *check_row(struct reader *r)
 		if ((why = field_problem(&r->f[i])) != NULL)
 			return rejected(r, "%s in column '%s'", why, column(r, i));
 	email = trim(&r->f[r->email_col]);
-	mq_import_quote(q, sizeof q, email, strlen(email));
 	if (*email == '\0')
 		return rejected(r, "empty email");
 	if (has_8bit(email))
-		return rejected(r, "non-ASCII address not supported: %s", q);
+		return rejected(r, "non-ASCII address not supported: %s",
+		    mq_import_quote(q, sizeof q, email, strlen(email)));
 	if ((why = mq_text_addr_problem(email)) != NULL)
-		return rejected(r, "invalid email address %s: %s", q, why);
+		return rejected(r, "invalid email address %s: %s",
+		    mq_import_quote(q, sizeof q, email, strlen(email)), why);
 	return email;
 }
 
 /* The row's other columns as one JSON object, in r->json. */
 static int build_json(struct reader *r)
 {
-	const char *sep = "";
+	size_t comma = 1;   /* none before the first */
 
 	r->json.len = 0;
 	mq_buf_put(&r->json, "{", 1);
 	for (size_t i = 0; i < r->nf; i++) {
 		if (i == r->email_col)
 			continue;
-		mq_buf_put(&r->json, sep, strlen(sep));
-		put_json(&r->json, r->cols[i], strlen(r->cols[i]));
-		mq_buf_put(&r->json, ":", 1);
+		mq_buf_put(&r->json, r->keys[i] + comma, r->klen[i] - comma);
 		put_json(&r->json, r->f[i].s, r->f[i].len);
-		sep = ",";
+		comma = 0;
 	}
 	mq_buf_put(&r->json, "}", 1);
 	return r->json.oom ? mq_err_perm(r->err, EX_OSERR, "out of memory") :
@@ -501,10 +521,14 @@ int mq_import_read(FILE *fp, const char *name, mq_import_row_fn fn,
 	csv_free(&r->csv);
 	for (size_t i = 0; i < r->fcap; i++)
 		free(r->f[i].s);
-	for (size_t i = 0; i < r->ncols; i++)
+	for (size_t i = 0; i < r->ncols; i++) {
 		free(r->cols[i]);
+		free(r->keys[i]);
+	}
 	free(r->f);
 	free(r->cols);
+	free(r->keys);
+	free(r->klen);
 	free(r->vals);
 	free(r->json.p);
 	free(r);
@@ -696,6 +720,8 @@ int mq_import_run(struct mq_db *db, const struct mq_import_opts *opts,
 	    &u.n_need, err);
 	if (rc == MQ_OK)
 		rc = mq_import_read(fp, u.name, on_row, &u, err);
+	if (rc == MQ_OK)
+		rc = mq_db_import_join(u.imp, err);
 	if (rc == MQ_OK && u.lacking > 0)
 		rc = check_fields(&u, err);
 	commit = rc == MQ_OK && !(opts->strict && (st->rejected > 0 ||
