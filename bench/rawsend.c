@@ -1,11 +1,12 @@
 /*
  * The reference for queue throughput: the same messages sent with plain
- * libcurl over K connections (default 1), one easy handle and one thread
- * each, so that each connection is reused for every K-th message, with no
- * queue, no database and no composing. The messages are read into memory
+ * libcurl by K threads (default 1), one easy handle each, with no queue,
+ * no database and no composing: each thread's connection kept for every
+ * K-th message, or with "fresh" a session of its own for each message,
+ * closed with it, as mailq-tick does. The messages are read into memory
  * before the clock starts.
- * Usage: rawsend URL FROM LIST [K], LIST holding "RCPT<TAB>FILE" lines.
- * Prints raw_curl_msgs_per_s=N.
+ * Usage: rawsend URL FROM LIST [K [fresh]], LIST holding "RCPT<TAB>FILE"
+ * lines. Prints raw_curl_msgs_per_s=N.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,7 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *arg)
 struct lane {
 	const char *url, *from;
 	struct msg *v;
-	int         n, first, step, ok;
+	int         n, first, step, fresh, ok;
 	pthread_t   t;
 };
 
@@ -119,6 +120,7 @@ static void *send_lane(void *p)
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, l->from);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, (long)l->fresh);
 	for (int i = l->first; i < l->n; i += l->step) {
 		to = curl_slist_append(NULL, l->v[i].rcpt);
 		curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
@@ -140,11 +142,12 @@ int main(int argc, char **argv)
 	struct lane lanes[16];
 	struct msg *v = NULL;
 	double t0, t;
-	int n, k, ok = 0;
+	int n, k, fresh, ok = 0;
 
-	if (argc < 4 || argc > 5 || (k = argc == 5 ? atoi(argv[4]) : 1) < 1 ||
-	    k > 16) {
-		fprintf(stderr, "usage: rawsend URL FROM LIST [1-16]\n");
+	fresh = argc == 6 && strcmp(argv[5], "fresh") == 0;
+	if (argc < 4 || argc > 6 || (argc == 6 && !fresh) ||
+	    (k = argc >= 5 ? atoi(argv[4]) : 1) < 1 || k > 16) {
+		fprintf(stderr, "usage: rawsend URL FROM LIST [1-16 [fresh]]\n");
 		return 64;
 	}
 	if ((n = load(argv[3], &v)) <= 0) {
@@ -154,7 +157,8 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	t0 = secs();
 	for (int i = 0; i < k; i++) {
-		lanes[i] = (struct lane){ argv[1], argv[2], v, n, i, k, 0, 0 };
+		lanes[i] = (struct lane){ argv[1], argv[2], v, n, i, k, fresh,
+		    0, 0 };
 		if (pthread_create(&lanes[i].t, NULL, send_lane, &lanes[i]))
 			return 71;
 	}

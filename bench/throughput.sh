@@ -4,14 +4,16 @@
 # until the queue is empty) to tests/smtpd.py on loopback: claim, compose,
 # SMTP, record. References in the same run, to a fresh server each:
 #   - bench/rawsend: the very messages the server received, sent with
-#     libcurl over as many reused connections as mailq-tick may have at
-#     once (the mailbox's max_connections; mailq opens a session per
-#     message, rawsend keeps its connections), and, for information, over
-#     one;
+#     libcurl by as many threads as mailq-tick may have sessions at once
+#     (the mailbox's max_connections), each message in a session of its
+#     own as mailq-tick sends them: the same number of connections, the
+#     reference of the target; and, for information, over that many kept
+#     connections, and over one;
 #   - msmtp, one process per message, for the first M (200) of them,
 #     scaled to messages per second.
 # Prints throughput_mailq_msgs_per_s=… raw_curl_msgs_per_s=…
 #   msmtp_msgs_per_s=… ratio_raw=… ratio_msmtp=… connections=…
+#   raw_curl_kept_msgs_per_s=… ratio_kept=…
 #   raw_curl_one_connection_msgs_per_s=…
 # Usage: sh bench/throughput.sh [BUILD_DIR] [N] [M]
 set -eu
@@ -54,7 +56,11 @@ PY
 k=$(sed -n 's/.*max_connections = \([0-9]*\);.*/\1/p' mailq.conf | head -1)
 conns=$(grep -c '"event": "connect"' "$d/s1/events.jsonl" 2>/dev/null || echo "?")
 smtpd_up "$d/s2"
-raw=$("$B/bench/rawsend" "smtp://127.0.0.1:$PORT" "<anna@example.com>" list "$k" |
+raw=$("$B/bench/rawsend" "smtp://127.0.0.1:$PORT" "<anna@example.com>" list "$k" fresh |
+    sed -n 's/^raw_curl_msgs_per_s=//p')
+smtpd_down
+smtpd_up "$d/s5"
+kept=$("$B/bench/rawsend" "smtp://127.0.0.1:$PORT" "<anna@example.com>" list "$k" |
     sed -n 's/^raw_curl_msgs_per_s=//p')
 smtpd_down
 smtpd_up "$d/s4"
@@ -73,5 +79,5 @@ t_msmtp=$(( $(ms) - t0 ))
 smtpd_down
 msmtp_rate=$(div "$(wc -l < list.msmtp)" "$(secs "$t_msmtp")" 1)
 
-echo "throughput_mailq_msgs_per_s=$mailq raw_curl_msgs_per_s=$raw msmtp_msgs_per_s=$msmtp_rate ratio_raw=$(div "$mailq" "$raw") ratio_msmtp=$(div "$mailq" "$msmtp_rate") connections=$k raw_curl_one_connection_msgs_per_s=$raw1"
-echo "# throughput: $got messages through mailq-tick in $(secs "$t_mailq") s (the server saw $conns connections); the same by raw libcurl at $raw/s over $k connections, $raw1/s over one; $M by msmtp in $(secs "$t_msmtp") s"
+echo "throughput_mailq_msgs_per_s=$mailq raw_curl_msgs_per_s=$raw msmtp_msgs_per_s=$msmtp_rate ratio_raw=$(div "$mailq" "$raw") ratio_msmtp=$(div "$mailq" "$msmtp_rate") connections=$k raw_curl_kept_msgs_per_s=$kept ratio_kept=$(div "$mailq" "$kept") raw_curl_one_connection_msgs_per_s=$raw1"
+echo "# throughput: $got messages through mailq-tick in $(secs "$t_mailq") s (the server saw $conns connections); the same by raw libcurl at $raw/s, $k at once and a session each, $kept/s over $k kept connections, $raw1/s over one; $M by msmtp in $(secs "$t_msmtp") s"
