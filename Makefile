@@ -152,6 +152,16 @@ fuzz:
 lint-man:
 	mandoc -Tlint -W warning $(MAN)
 
+# The tick's threads under ThreadSanitizer: mailq-tick built with
+# -fsanitize=thread in build-tsan/, run by the tests of overlapping runs
+# and pacing and by the throughput benchmark; any report fails it.
+TSAN_B = build-tsan
+tsan: deps
+	@$(MAKE) --no-print-directory -s B=$(TSAN_B) \
+	  CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
+	  all $(TSAN_B)/bench/rawsend
+	@sh scripts/tsan $(TSAN_B)
+
 demo: deps
 	@$(MAKE) --no-print-directory -s all
 	@sh scripts/demo $(B)
@@ -180,7 +190,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf $(B) build-san $(FUZZ_B)
+	rm -rf $(B) build-san $(FUZZ_B) $(TSAN_B)
 
-.PHONY: all deps check units replays fuzz lint-man demo bench install uninstall clean
+.PHONY: all deps check units replays fuzz lint-man tsan demo bench install uninstall clean
 .SECONDARY:
