@@ -203,19 +203,10 @@ static int hard_bounce(struct mq_db *db, const struct mq_inbound_at *at,
 		    "'unknown', 'skipped')", "III", s->campaign, s->lead, now);
 	if (rc == MQ_OK)
 		out->stopped += sqlite3_changes(db->h) > 0;
+	/* as a refusal at RCPT TO */
 	if (rc == MQ_OK)
-		rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
-		    "last_error = 'bounced', updated_at = ?2 WHERE lead_id = ?1 "
-		    "AND status = 'pending'", "II", s->lead, now);
-	/* as a refusal at RCPT TO: the address is never written to again;
-	 * its other campaigns skip it when they plan */
-	if (rc == MQ_OK)
-		rc = mq_db_run(db, err, "INSERT OR IGNORE INTO suppression "
-		    "(email, reason, created_at) VALUES (?1, ?2, ?3)", "ssI",
-		    s->email, reason, now);
-	if (rc == MQ_OK)
-		rc = mq_db_bounce_guard(db, at->mailbox, at->now, &out->paused,
-		    err);
+		rc = mq_db_bounced(db, s->lead, s->email, reason, at->mailbox,
+		    now, &out->paused, err);
 	return rc;
 }
 
@@ -622,6 +613,24 @@ int mq_db_bounce_count(struct mq_db *db, sqlite3_int64 mailbox,
 		    "'bounced'", "II", mailbox, w);
 	*bounced = (int)b;
 	*window = (int)w;
+	return rc;
+}
+
+int mq_db_bounced(struct mq_db *db, sqlite3_int64 lead, const char *email,
+    const char *reason, sqlite3_int64 mailbox, time_t now, int *paused,
+    struct mq_err *err)
+{
+	int rc;
+
+	rc = mq_db_run(db, err, "INSERT OR IGNORE INTO suppression (email, "
+	    "reason, created_at) VALUES (?1, ?2, ?3)", "ssI", email, reason,
+	    (sqlite3_int64)now);
+	if (rc == MQ_OK)
+		rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
+		    "last_error = 'bounced', updated_at = ?2 WHERE lead_id = ?1 "
+		    "AND status = 'pending'", "II", lead, (sqlite3_int64)now);
+	if (rc == MQ_OK)
+		rc = mq_db_bounce_guard(db, mailbox, now, paused, err);
 	return rc;
 }
 

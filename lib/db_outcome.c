@@ -131,23 +131,6 @@ static int after_sent(struct mq_db *db, const struct mq_claim *c,
 	return rc;
 }
 
-/* A refusal of the recipient: never again, from any campaign. */
-static int after_bounce(struct mq_db *db, const struct mq_claim *c,
-    const struct mq_result *r, struct mq_err *err)
-{
-	int rc;
-
-	rc = mq_db_run(db, err, "INSERT OR IGNORE INTO suppression (email, "
-	    "reason, created_at) VALUES (?1, ?2, ?3)", "ssI", c->email,
-	    r->reply != NULL ? r->reply : "bounced", (sqlite3_int64)r->now);
-	if (rc == MQ_OK)
-		rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
-		    "last_error = 'bounced', updated_at = ?2 WHERE lead_id = ?1 "
-		    "AND status = 'pending'", "II", c->lead_id,
-		    (sqlite3_int64)r->now);
-	return rc;
-}
-
 /* The mailbox failed: it rests (see mailbox.h). */
 static int mailbox_failed(struct mq_db *db, const struct mq_claim *c,
     const struct mq_result *r, struct mq_recorded *rec, struct mq_err *err)
@@ -199,10 +182,10 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 		    "IIsI", c->campaign, c->lead_id, q->lead, now);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_SENT)
 		rc = after_sent(db, c, r, followup_at, rec, err);
+	/* a refusal of the recipient: never again, from any campaign */
 	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
-		rc = after_bounce(db, c, r, err);
-	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
-		rc = mq_db_bounce_guard(db, c->mailbox_id, r->now,
+		rc = mq_db_bounced(db, c->lead_id, c->email, r->reply != NULL ?
+		    r->reply : "bounced", c->mailbox_id, r->now,
 		    &rec->mailbox_paused, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_MAILBOX && !r->transient)
 		rc = mailbox_failed(db, c, r, rec, err);
