@@ -10,6 +10,7 @@
 #include <sysexits.h>
 
 #include "clock.h"
+#include "sched.h"
 
 static int digits(const char *s, int n, int *out)
 {
@@ -43,14 +44,6 @@ static int parse_epoch(const char *s, time_t *t)
 	return 0;
 }
 
-static int days_in_month(int y, int m)
-{
-	static const int n[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : n[m - 1];
-}
-
 /* Zone suffix: "", "Z", "+HH:MM", "+HHMM", "-HH". Offset in seconds east. */
 static int parse_zone(const char *s, long *off)
 {
@@ -77,15 +70,20 @@ static int parse_zone(const char *s, long *off)
 
 static int parse_iso(const char *s, time_t *t)
 {
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec = 0;
+	char date[11];
+	long long day;
+	int h, mi, sec = 0;
 	long off;
 
-	if (strlen(s) < 16 || digits(s, 4, &y) < 0 || s[4] != '-' ||
-	    digits(s + 5, 2, &mo) < 0 || s[7] != '-' ||
-	    digits(s + 8, 2, &d) < 0 || (s[10] != 'T' && s[10] != ' ') ||
+	/* the date as the schedule reads every date: a real one, from
+	 * 1970 on */
+	if (strlen(s) < 16 || (s[10] != 'T' && s[10] != ' ') ||
 	    digits(s + 11, 2, &h) < 0 || s[13] != ':' ||
 	    digits(s + 14, 2, &mi) < 0)
+		return -1;
+	memcpy(date, s, 10);
+	date[10] = '\0';
+	if (!mq_sched_date(date, &day))
 		return -1;
 	s += 16;
 	if (*s == ':') {
@@ -93,17 +91,9 @@ static int parse_iso(const char *s, time_t *t)
 			return -1;
 		s += 3;
 	}
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 ||
-	    parse_zone(s, &off) < 0)
+	if (h > 23 || mi > 59 || sec > 59 || parse_zone(s, &off) < 0)
 		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*t = timegm(&tm) - off;
+	*t = (time_t)(day * 86400 + h * 3600 + mi * 60 + sec - off);
 	return *t < 0 || (long long)*t > MQ_CLOCK_MAX ? -1 : 0;
 }
 
