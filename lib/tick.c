@@ -637,7 +637,11 @@ static int loop(struct run *r)
 		if ((rc = mq_clock_now_ms(&now, r->err)) != MQ_OK)
 			break;
 	}
-	/* what is in the air lands before the run ends */
+	/* what is in the air lands before the run ends, and nothing more
+	 * follows on: a run that failed stops there */
+	pthread_mutex_lock(&r->mu);
+	r->want = 1;
+	pthread_mutex_unlock(&r->mu);
 	for (int i = 0; i < MQ_TICK_LANES; i++)
 		if (r->lanes[i].joinable) {
 			pthread_join(r->lanes[i].t, NULL);
