@@ -29,7 +29,7 @@ export MAILQ_NOW=$now
 build() {
 	mkdir -p "$1"
 	conf "$1/mailq.conf" "$1/mailq.db" 1 100 60 20
-	MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-init" -q
+	MAILQ_CONFIG=$1/mailq.conf fixture_init
 	per=$(($2 / 100))
 	sqlite3 "$1/mailq.db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;

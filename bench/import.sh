@@ -27,7 +27,7 @@ cd "$d"
 import_into() {
 	mkdir "$1"
 	conf "$1/mailq.conf" "$d/$1/mailq.db" 1 1 60 20
-	MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-init" -q
+	MAILQ_CONFIG=$1/mailq.conf fixture_init
 	t0=$(ms)
 	MAILQ_CONFIG=$1/mailq.conf /usr/bin/time -o "$1/rss" -f %M \
 	    "$B/bin/mailq-import" -q c1 "$2"
@@ -37,12 +37,12 @@ import_into() {
 	[ "$got" -eq "$3" ] || echo "# import: $got of $3 leads in the campaign" >&2
 }
 
-csv leads.csv "$N"
-csv small.csv "$SMALL"
+fixture_leads -c leads.csv "$N"
+fixture_leads -c small.csv "$SMALL"
 cat leads.csv > /dev/null   # both read it from the page cache
 
 best=0 best_ref=0 peak=0
-for run in $(seq "$RUNS"); do   # not i: conf (lib.sh) sets it
+for run in $(seq "$RUNS"); do
 	import_into "run$run" leads.csv "$N"
 	[ "$best" -eq 0 ] || [ "$t" -lt "$best" ] && best=$t
 	[ "$rss" -gt "$peak" ] && peak=$rss

@@ -10,18 +10,21 @@
 #   smtpd_down              stop it
 #   received DIR            messages the server in DIR has received
 #   conf FILE DB PORT N_CAMPAIGNS DELAY JITTER [BUFFER] [MAILBOXES]
-#                           a config with one sender and MAILBOXES (1)
+#                           fixture_conf's config with MAILBOXES (1)
 #                           mailboxes m1..mM with limits too high to
-#                           matter (4 sessions each), campaigns c1..cN open
-#                           every day all day, campaign i on mailbox
-#                           m((i - 1) % M + 1)
-#   csv FILE N [PREFIX]     a lead CSV of N rows
+#                           matter (4 sessions each), campaigns c1..cN,
+#                           campaign i on mailbox m((i - 1) % M + 1), its
+#                           message of about the size of a real one
 #   one_lead_each DIR N M   a database in DIR (config, init) with N
 #                           campaigns of delay 0 on M mailboxes, one lead
 #                           each, all started; the server at $PORT
+# and tests/lib/fixture.sh's functions: fixture_leads, fixture_init,
+# fixture_start (the programs of $B/bin come first on PATH).
 bench_top=$(cd "$(dirname "$0")/.." && pwd)
 case $B in /*) ;; *) B=$bench_top/$B ;; esac
 [ -x "$B/bin/mailq-tick" ] || { echo "bench: build $B first" >&2; exit 1; }
+PATH=$B/bin:$PATH
+. "$bench_top/tests/lib/fixture.sh"
 SMTPD_PID=""
 PORT=""
 
@@ -58,45 +61,21 @@ received() {
 	fi
 }
 
-conf() {
-	{
-		echo "database = \"$2\";"
-		echo 'senders = ( { name = "anna"; daily_limit = 1000000; } );'
-		echo 'mailboxes = ('
-		for m in $(seq "${8:-1}"); do
-			[ "$m" -gt 1 ] && echo ","
-			echo "{ name = \"m$m\"; address = \"anna$m@example.com\";"
-			echo '  sender = "anna"; daily_limit = 1000000; max_connections = 4;'
-			echo "  smtp = \"smtp://127.0.0.1:$3\"; tls = \"none\"; }"
-		done
-		echo ');'
-		echo 'campaigns = ('
-		for i in $(seq "$4"); do
-			[ "$i" -gt 1 ] && echo ","
-			echo "{ name = \"c$i\"; sender = \"anna\"; mailboxes = [ \"m$(( (i - 1) % ${8:-1} + 1 ))\" ];"
-			echo '  schedule = { days = "MON-SUN"; start = "00:00"; end = "24:00"; };'
-			echo "  delay = $5; jitter = $6; daily_limit = 1000000;"
-			echo "  buffer = ${7:-20};"
-			echo '  steps = ( { variants = ( { subject = "Hello {{first_name}}";'
-			echo '    text = "Dear {{first_name}},\n\nA short note of about the size of a real first message: who we are, why we write, and one question.\nWe have been following your work and think that what we build could save your team an afternoon every week.\nWould a fifteen-minute call next week be of use?\n\nBest regards,\nAnna"; } ); } ); }'
-		done
-		echo ');'
-	} > "$1"
-	chmod 600 "$1"
-}
+BENCH_TEXT='Dear {{first_name}},\n\nA short note of about the size of a real first message: who we are, why we write, and one question.\nWe have been following your work and think that what we build could save your team an afternoon every week.\nWould a fifteen-minute call next week be of use?\n\nBest regards,\nAnna'
 
-csv() {
-	awk -v n="$2" -v p="${3:-lead}" 'BEGIN { print "email,first_name,company";
-	    for (i = 1; i <= n; i++) printf "%s%d@example.com,Name%d,Company %d\n", p, i, i, i % 977 }' > "$1"
+conf() {
+	fixture_conf "$1" "$2" "$3" campaigns="$4" delay="$5" jitter="$6" \
+	    buffer="${7:-20}" mailboxes="${8:-1}" spread=1 limit=1000000 \
+	    connections=4 text="$BENCH_TEXT"
 }
 
 one_lead_each() {
+	local i
 	mkdir -p "$1"
 	conf "$1/mailq.conf" "$1/mailq.db" "$PORT" "$2" 0 0 20 "$3"
-	MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-init" -q
+	MAILQ_CONFIG=$1/mailq.conf fixture_init
 	for i in $(seq "$2"); do
 		printf 'email,first_name\nlead%d@example.com,Name%d\n' "$i" "$i" > "$1/lead.csv"
-		MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-import" -q "c$i" "$1/lead.csv"
-		MAILQ_CONFIG=$1/mailq.conf "$B/bin/mailq-campaign" -q start "c$i"
+		MAILQ_CONFIG=$1/mailq.conf fixture_start "c$i" "$1/lead.csv"
 	done
 }

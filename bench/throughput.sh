@@ -30,10 +30,9 @@ command -v msmtp >/dev/null || { echo "bench: msmtp is missing (scripts/deps --b
 smtpd_up "$d/s1"
 conf mailq.conf mailq.db "$PORT" 1 0 0 50
 export MAILQ_CONFIG="$d/mailq.conf"
-csv leads.csv "$N"
-"$B/bin/mailq-init" -q
-"$B/bin/mailq-import" -q c1 leads.csv
-"$B/bin/mailq-campaign" -q start c1
+fixture_leads -c leads.csv "$N"
+fixture_init
+fixture_start c1 leads.csv
 
 t0=$(ms)
 for _ in $(seq 20); do

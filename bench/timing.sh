@@ -22,10 +22,9 @@ cd "$d"
 smtpd_up "$d/s"
 conf mailq.conf mailq.db "$PORT" 1 10 20
 export MAILQ_CONFIG="$d/mailq.conf"
-csv leads.csv $((runs * 60 / 8 + 10))
-"$B/bin/mailq-init" -q
-"$B/bin/mailq-import" -q c1 leads.csv
-"$B/bin/mailq-campaign" -q start c1
+fixture_leads -c leads.csv $((runs * 60 / 8 + 10))
+fixture_init
+fixture_start c1 leads.csv
 
 # cron: a run at the start of every minute, whether the last has ended
 t0=$(( ($(ms) / 60000 + 1) * 60000 ))

@@ -45,8 +45,7 @@ CONF
 fresh() {
 	rm -f mailq.db mailq.db-wal mailq.db-shm
 	expect 0 mailq-init -q
-	{ echo "email,first_name"
-	  for i in $(seq "$1"); do echo "lead$i@example.com,L$i"; done; } > leads.csv
+	fixture_leads leads.csv "$1" lead L
 	expect 0 mailq-import -q "${2:-c1}" leads.csv
 	MAILQ_NOW=$T0 expect 0 mailq-campaign -q start "${2:-c1}"
 }
@@ -83,9 +82,8 @@ rate_test() {
 	sed -i 's/start = "00:00"; end = "24:00"; };/start = "00:00"; end = "24:00"; holidays = ""; };/' mailq.conf
 	rm -f mailq.db mailq.db-wal mailq.db-shm
 	expect 0 mailq-init -q
-	{ echo "email,first_name"; for i in $(seq 8); do echo "r$i@example.com,R$i"; done; } > r.csv
-	expect 0 mailq-import -q c1 r.csv
-	expect 0 mailq-campaign -q start c1
+	fixture_leads r.csv 8 r R
+	fixture_start c1 r.csv
 	end=$(( $(date +%s) + 75 ))
 	while [ "$(smtpd_count)" -lt 8 ] && [ "$(date +%s)" -lt "$end" ]; do
 		mailq-tick --horizon 5 & p1=$!; mailq-tick --horizon 5 & p2=$!; wait $p1 $p2

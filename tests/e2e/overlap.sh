@@ -5,25 +5,12 @@
 . "$(dirname "$0")/../lib/smtp.sh"
 smtpd_start
 export MAILQ_CONFIG="$T/mailq.conf" MAILQ_NOW=2026-11-24T09:00:00Z
-cat > mailq.conf <<CONF
-database = "mailq.db";
-senders = ( { name = "anna"; daily_limit = 100000; } );
-mailboxes = (
-  { name = "m1"; address = "anna@example.com"; sender = "anna"; daily_limit = 100000;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; },
-  { name = "m2"; address = "anna@example.org"; sender = "anna"; daily_limit = 100000;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; } );
-campaigns = (
-  { name = "q4"; sender = "anna"; mailboxes = [ "m1", "m2" ];
-    schedule = { days = "MON-SUN"; start = "00:00"; end = "24:00"; };
-    delay = 0; jitter = 0; daily_limit = 100000; buffer = 50;
-    steps = ( { variants = ( { subject = "Cześć {{first_name}}"; text = "t"; } ); } ); } );
-CONF
-chmod 600 mailq.conf
-{ echo "email,first_name"; for i in $(seq 200); do echo "lead$i@example.com,Ola$i"; done; } > leads.csv
-expect 0 mailq-init -q
-expect 0 mailq-import -q q4 leads.csv
-expect 0 mailq-campaign -q start q4
+fixture_conf mailq.conf mailq.db "$SMTP_PORT" campaigns=q4 \
+    addresses="anna@example.com anna@example.org" limit=100000 \
+    delay=0 jitter=0 buffer=50 subject="Cześć {{first_name}}"
+fixture_leads leads.csv 200 lead Ola
+fixture_init
+fixture_start q4 leads.csv
 
 for round in $(seq 20); do
 	pids=""

@@ -29,36 +29,14 @@ smtpd_start
 # two campaigns of 9 and 8 leads, delay 0: a pass has up to 8 messages
 # in the air, each with a database connection of its own for its data
 # phase; the last one goes alone, on the run's own connection
-cat > mailq.conf <<CONF
-database = "mailq.db";
-senders = ( { name = "anna"; daily_limit = 1000000; } );
-mailboxes = (
-  { name = "m1"; address = "anna@example.com"; sender = "anna"; daily_limit = 1000000;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; },
-  { name = "m2"; address = "anna@example.org"; sender = "anna"; daily_limit = 1000000;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; } );
-campaigns = (
-CONF
+fixture_conf mailq.conf mailq.db "$SMTP_PORT" campaigns=2 \
+    addresses="anna@example.com anna@example.org" limit=1000000 \
+    delay=0 jitter=0 buffer=50 attempts=100 backoff=1 \
+    subject="%n {{first_name}}"
+fixture_init
 for c in 1 2; do
-	[ $c = 2 ] && echo "," >> mailq.conf
-	cat >> mailq.conf <<CONF
-  { name = "c$c"; sender = "anna"; mailboxes = [ "m1", "m2" ];
-    schedule = { days = "MON-SUN"; start = "00:00"; end = "24:00"; };
-    delay = 0; jitter = 0; daily_limit = 1000000; buffer = 50;
-    retry = { attempts = 100; backoff = [ 1 ]; };
-    steps = ( { variants = ( { subject = "c$c {{first_name}}"; text = "t"; } ); } ); }
-CONF
-done
-echo ");" >> mailq.conf
-chmod 600 mailq.conf
-expect 0 mailq-init -q
-for c in 1 2; do
-	{ echo "email,first_name"
-	  for i in $(seq $((c == 1 ? 9 : 8))); do
-		echo "c$c.lead$i@example.com,L$i"
-	  done; } > leads.csv
-	expect 0 mailq-import -q "c$c" leads.csv
-	expect 0 mailq-campaign -q start "c$c"
+	fixture_leads leads.csv $((c == 1 ? 9 : 8)) "c$c.lead" L
+	fixture_start "c$c" leads.csv
 done
 # every trial starts from this closed database, which is on the disk
 sql mailq.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null

@@ -6,21 +6,12 @@
 . "$(dirname "$0")/../lib/smtp.sh"
 smtpd_start
 export MAILQ_CONFIG="$T/mailq.conf"
-cat > mailq.conf <<CONF
-database = "mailq.db";
-senders = ( { name = "anna"; } );
-mailboxes = ( { name = "m1"; address = "anna@example.com"; sender = "anna";
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; } );
-campaigns = ( { name = "q4"; sender = "anna"; mailboxes = [ "m1" ];
-    schedule = { days = "MON-SUN"; start = "00:00"; end = "24:00"; };
-    delay = 0; retry = { attempts = 2; backoff = [ 60 ]; };
-    steps = ( { variants = ( { subject = "Cześć {{first_name}}"; text = "t"; } ); } ); } );
-CONF
-chmod 600 mailq.conf
-{ echo "email,first_name"; for i in $(seq 7); do echo "l$i@example.com,L$i"; done; } > leads.csv
-expect 0 mailq-init -q
-expect 0 mailq-import -q q4 leads.csv
-expect 0 mailq-campaign -q start q4
+fixture_conf mailq.conf mailq.db "$SMTP_PORT" campaigns=q4 \
+    addresses=anna@example.com delay=0 attempts=2 backoff=60 \
+    subject="Cześć {{first_name}}"
+fixture_leads leads.csv 7 l L
+fixture_init
+fixture_start q4 leads.csv
 
 host=$(uname -n)
 now=$(date +%s)

@@ -52,9 +52,9 @@ campaigns = (
 CONF
 chmod 600 mailq.conf
 expect 0 mailq-init -q
-{ echo "email,first_name"; for i in $(seq 8); do echo "lead$i@example.com,Łucja$i"; done
-  echo "bad@example.com,Zły"; echo "slow@example.com,Wolny"; } > q4.csv
-{ echo "email,first_name"; for i in $(seq 6); do echo "w$i@example.com,Paweł$i"; done; } > w1.csv
+fixture_leads q4.csv 8 lead Łucja
+printf '%s\n' "bad@example.com,Zły" "slow@example.com,Wolny" >> q4.csv
+fixture_leads w1.csv 6 w Paweł
 expect 0 mailq-import -q q4 q4.csv
 expect 0 mailq-import -q w1 w1.csv
 
@@ -658,7 +658,7 @@ smtpd_no_dupes
 smtpd_faults '{}'
 sql mailq.db "UPDATE campaign SET daily_limit = 100000, delay = 0, buffer = 50;
   UPDATE sender SET daily_limit = 100000; UPDATE mailbox SET daily_limit = 100000"
-{ echo "email,first_name"; for i in $(seq 150); do echo "bulk$i@example.com,Ola$i"; done; } > bulk.csv
+fixture_leads bulk.csv 150 bulk Ola
 expect 0 mailq-import -q q4 bulk.csv
 export MAILQ_NOW=$((T0 + 1700))
 ( i=0; while [ ! -e "$T/stop" ]; do

@@ -28,8 +28,7 @@ CONF
 	chmod 600 mailq.conf
 }
 leads() {   # leads N [CAMPAIGN] [PREFIX]
-	{ echo "email,first_name"
-	  for i in $(seq "$1"); do echo "${3:-lead}$i@example.com,Łucja$i"; done; } > leads.csv
+	fixture_leads leads.csv "$1" "${3:-lead}" Łucja
 	expect 0 mailq-import -q "${2:-q4}" leads.csv
 }
 fresh() { rm -f mailq.db*; expect 0 mailq-init -q; }

@@ -5,40 +5,21 @@
 . "$(dirname "$0")/../lib/smtp.sh"
 export MAILQ_CONFIG="$T/mailq.conf"
 
-# conf N_CAMPAIGNS: campaigns c1..cN, delay 0, high limits, open always
+# conf N_CAMPAIGNS: campaigns c1..cN on two mailboxes, delay 0, high
+# limits, open always, retried every second
 conf() {
-	{ cat <<CONF
-database = "${DB:-mailq.db}";
-senders = ( { name = "anna"; daily_limit = 1000000; } );
-mailboxes = (
-  { name = "m1"; address = "anna@example.com"; sender = "anna"; daily_limit = 1000000;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; },
-  { name = "m2"; address = "anna@example.org"; sender = "anna"; daily_limit = 1000000;
-    smtp = "smtp://127.0.0.1:$SMTP_PORT"; tls = "none"; } );
-campaigns = (
-CONF
-	for c in $(seq "$1"); do
-		[ "$c" -gt 1 ] && echo ","
-		cat <<CONF
-  { name = "c$c"; sender = "anna"; mailboxes = [ "m1", "m2" ];
-    schedule = { days = "MON-SUN"; start = "00:00"; end = "24:00"; };
-    delay = 0; jitter = 0; daily_limit = 1000000; buffer = 50;
-    retry = { attempts = 100; backoff = [ 1 ]; };
-    steps = ( { variants = ( { subject = "c$c {{first_name}}"; text = "t"; } ); } ); }
-CONF
-	done
-	echo ");"; } > mailq.conf
-	chmod 600 mailq.conf
+	fixture_conf mailq.conf "${DB:-mailq.db}" "$SMTP_PORT" campaigns="$1" \
+	    addresses="anna@example.com anna@example.org" limit=1000000 \
+	    delay=0 jitter=0 buffer=50 attempts=100 backoff=1 \
+	    subject="%n {{first_name}}"
 }
 setup() {   # setup N_CAMPAIGNS LEADS_EACH
 	conf "$1"
 	rm -f mailq.db*
-	expect 0 mailq-init -q
+	fixture_init
 	for c in $(seq "$1"); do
-		{ echo "email,first_name"
-		  for i in $(seq "$2"); do echo "c$c.lead$i@example.com,L$i"; done; } > leads.csv
-		expect 0 mailq-import -q "c$c" leads.csv
-		expect 0 mailq-campaign -q start "c$c"
+		fixture_leads leads.csv "$2" "c$c.lead" L
+		fixture_start "c$c" leads.csv
 	done
 }
 left() { sql mailq.db "SELECT count(*) FROM queue WHERE status IN ('pending', 'sending')"; }
@@ -209,10 +190,9 @@ echo "# busy database: EX_TEMPFAIL after ${busy} s, nothing sent; all 5 sent onc
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/small" && mount -t tmpfs -o size=16m tmpfs "$T/small" 2>/dev/null; then
 	trap 'umount "$T/small" 2>/dev/null; _smtpd_kill_all; rm -rf "$T"' EXIT
 	DB="$T/small/mailq.db" conf 1
-	expect 0 mailq-init -q
-	{ echo "email,first_name"; for i in $(seq 50); do echo "full$i@example.com,F$i"; done; } > leads.csv
-	expect 0 mailq-import -q c1 leads.csv
-	expect 0 mailq-campaign -q start c1
+	fixture_init
+	fixture_leads leads.csv 50 full F
+	fixture_start c1 leads.csv
 	before=$(smtpd_count)
 	dd if=/dev/zero of="$T/small/filler" bs=4k 2>/dev/null
 	expect 75 mailq-tick --horizon 0

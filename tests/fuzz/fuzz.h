@@ -40,12 +40,14 @@ void fz_parts_free(struct fz_parts *p);
 const char *fz_dir(void);
 
 /* A new in-memory store at the current schema, after the SQL setup (may
- * be NULL) has run in it; made once per setup and copied after that, so
- * it costs little per input. Aborts on failure. */
+ * be NULL) has run in it, vacuumed so that it has no free page; made once
+ * per setup and copied after that, so it costs little per input. Aborts
+ * on failure. */
 struct mq_db *fz_db(const char *setup);
 
 /* A 64-bit hash of the main database (TEMP tables left out), to tell
- * whether anything changed. */
+ * whether anything changed; a store from fz_db keeps it exact across a
+ * rollback (see fuzz.c). */
 uint64_t fz_db_hash(struct mq_db *db);
 
 /* The first column of the first row of sql, as an integer. */

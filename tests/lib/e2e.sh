@@ -1,8 +1,10 @@
 # Shared helpers for the end-to-end tests: a scratch directory per test,
-# exit-status and output assertions, and database fingerprints.
+# exit-status and output assertions, and database fingerprints; and the
+# fixtures of tests/lib/fixture.sh, whose programs run through expect 0.
 set -u
 : "${MQ_BIN:?run through tests/run}" "${MQ_TOP:?run through tests/run}"
 export PATH="$MQ_BIN:$PATH"
+. "$MQ_TOP/tests/lib/fixture.sh"
 unset MAILQ_CONFIG MAILQ_NOW
 T=$(mktemp -d "${TMPDIR:-/tmp}/mailq-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -24,6 +26,7 @@ expect() {
 	} >&2
 	ok
 }
+fixture_run() { expect 0 "$@"; }
 
 # grep_err PATTERN / grep_out PATTERN: the last command's stderr/stdout matches.
 grep_err() { grep -qE -- "$1" "$T/err" || fail "stderr lacks /$1/: $(cat "$T/err")"; ok; }
