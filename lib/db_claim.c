@@ -16,8 +16,8 @@
 
 /* Attempts that count against a day's limit: those that reached, or may
  * have reached, the recipient's server. The triggers that keep day_count
- * (the upgrade in lib/db.c that adds it) say the same: changing this
- * needs a new upgrade that replaces them. */
+ * (upgrades/6.sql) say the same: changing this needs a new upgrade that
+ * replaces them. */
 #define COUNTED "(outcome IS NULL OR outcome IN " \
 	"('sent', 'unknown', 'bounced', 'permanent'))"
 
