@@ -387,7 +387,8 @@ static int take_slot(struct mq_db *db, const struct mq_claim_req *q,
 		    "VALUES (?1, ?2, ?3, ?4, ?5, 'sending', ?6)", "IIiIII",
 		    q->campaign, c->lead_id, c->step, c->variant_id,
 		    c->mailbox_id, (sqlite3_int64)q->now);
-		id = sqlite3_last_insert_rowid(db->h);
+		if (rc == MQ_OK)
+			id = sqlite3_last_insert_rowid(db->h);
 		if (rc != MQ_OK && sqlite3_extended_errcode(db->h) ==
 		    SQLITE_CONSTRAINT_UNIQUE) {
 			*dup = 1;      /* the UNIQUE index refused a second row */
