@@ -437,6 +437,24 @@ void mq_db_rollback(struct mq_db *db)
 	db->depth = 0;
 }
 
+/* An upgrade may edit a table's text in sqlite_schema in place (6.sql),
+ * which this connection, holding the schema it parsed before, would not
+ * see: setting the schema cookie makes it read the schema again (SQLite
+ * keeps the value less one in memory) as well as every other connection. */
+static int reload_schema(struct mq_db *db, struct mq_err *err)
+{
+	sqlite3_int64 cookie = 0;
+	char sql[64];
+	int rc;
+
+	rc = mq_db_get(db, err, &cookie, NULL, "PRAGMA schema_version", "");
+	if (rc != MQ_OK)
+		return rc;
+	snprintf(sql, sizeof sql, "PRAGMA schema_version = %lld",
+	    (long long)cookie + 1);
+	return mq_db_exec(db, sql, err);
+}
+
 static int migrate_locked(struct mq_db *db, int *from, int *to,
     struct mq_err *err)
 {
@@ -455,6 +473,8 @@ static int migrate_locked(struct mq_db *db, int *from, int *to,
 	for (int i = v - 1; i < n_upgrades(); i++)
 		if ((rc = mq_db_exec(db, mq_upgrades_sql[i], err)) != MQ_OK)
 			return rc;
+	if (v - 1 < n_upgrades() && (rc = reload_schema(db, err)) != MQ_OK)
+		return rc;
 	if ((rc = user_version(db, to, err)) != MQ_OK)
 		return rc;
 	if (*to != mq_db_schema_version())

@@ -16,8 +16,8 @@
 
 /* Attempts that count against a day's limit: those that reached, or may
  * have reached, the recipient's server. The triggers that keep day_count
- * (the upgrade in lib/db.c that adds it) say the same: changing this
- * needs a new upgrade that replaces them. */
+ * (upgrades/6.sql) say the same: changing this needs a new upgrade that
+ * replaces them. */
 #define COUNTED "(outcome IS NULL OR outcome IN " \
 	"('sent', 'unknown', 'bounced', 'permanent'))"
 
@@ -52,32 +52,50 @@ static int refresh_counts(struct mq_db *db, const struct mq_claim_req *q,
 	return rc;
 }
 
-/* The campaign's and its sender's counts against their limits (a count
- * not of this day fails closed), with the round-robin cursor and the
- * sender the rest of the claim needs. */
-static int limits_ok(struct mq_db *db, const struct mq_claim_req *q,
-    int *ok, sqlite3_int64 *cursor, sqlite3_int64 *sender,
-    struct mq_err *err)
+/* What the claim needs of the campaign, in one read: its pace (next send
+ * time in ms), whether it runs already, whether its and its sender's day
+ * counts are under their limits, the round-robin cursor and the sender.
+ * *found = 0 when it may not send at all; *stale = 1 when a count is not
+ * of this day (and *ok is 0: a count not of this day fails closed). */
+struct camp {
+	sqlite3_int64 next_ms, cursor, sender;
+	int           running, ok, stale;
+};
+
+static int read_campaign(struct mq_db *db, const struct mq_claim_req *q,
+    struct camp *k, int *found, struct mq_err *err)
 {
-	static const char sql[] = "SELECT coalesce((SELECT n FROM day_count "
+	static const char sql[] = "SELECT c.next_send_at * 1000 + "
+	    "c.next_send_ms, c.status = ?4, coalesce((SELECT n FROM day_count "
 	    "WHERE scope = 'campaign' AND id = c.id AND day_start = ?2) < "
 	    "c.daily_limit AND (SELECT n FROM day_count WHERE scope = 'sender' "
 	    "AND id = c.sender_id AND day_start = ?2) < s.daily_limit, 0), "
-	    "c.rr_cursor, c.sender_id FROM campaign c JOIN sender s ON "
-	    "s.id = c.sender_id WHERE c.id = ?1";
+	    "NOT EXISTS (SELECT 1 FROM day_count WHERE scope = 'campaign' AND "
+	    "id = c.id AND day_start = ?2) OR NOT EXISTS (SELECT 1 FROM "
+	    "day_count WHERE scope = 'sender' AND id = c.sender_id AND "
+	    "day_start = ?2), c.rr_cursor, c.sender_id FROM campaign c JOIN "
+	    "sender s ON s.id = c.sender_id WHERE c.id = ?1 AND NOT c.retired "
+	    "AND c.status IN (?3, ?4)";
 	sqlite3_stmt *st;
 	int rc, sr;
 
-	*ok = 0;
+	memset(k, 0, sizeof *k);
 	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
 		return rc;
-	mq_db_bind(st, "II", q->campaign, (sqlite3_int64)q->day_start);
-	if ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-		*ok = sqlite3_column_int(st, 0);
-		*cursor = sqlite3_column_int64(st, 1);
-		*sender = sqlite3_column_int64(st, 2);
+	mq_db_bind(st, "IIss", q->campaign, (sqlite3_int64)q->day_start,
+	    mq_db_campaign_states[MQ_CAMPAIGN_SCHEDULED],
+	    mq_db_campaign_states[MQ_CAMPAIGN_RUNNING]);
+	sr = sqlite3_step(st);
+	*found = sr == SQLITE_ROW;
+	if (sr == SQLITE_ROW) {
+		k->next_ms = sqlite3_column_int64(st, 0);
+		k->running = sqlite3_column_int(st, 1);
+		k->ok = sqlite3_column_int(st, 2);
+		k->stale = sqlite3_column_int(st, 3);
+		k->cursor = sqlite3_column_int64(st, 4);
+		k->sender = sqlite3_column_int64(st, 5);
 	} else if (sr != SQLITE_DONE) {
-		rc = mq_db_fail(db, sr, "check limits", err);
+		rc = mq_db_fail(db, sr, "read campaign", err);
 	}
 	mq_db_release(db, st);
 	return rc;
@@ -91,7 +109,8 @@ static int limits_ok(struct mq_db *db, const struct mq_claim_req *q,
  * server can hold more than max_per_minute sessions' starts unless one
  * took over a second to connect. */
 static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
-    struct mq_mailbox_state *m, int max, int *n, struct mq_err *err)
+    struct mq_mailbox_state *m, int max, int *n, int *stale,
+    struct mq_err *err)
 {
 	static const char sql[] = "SELECT m.id, m.name, cm.position, "
 	    "m.enabled AND NOT m.retired, coalesce((SELECT n FROM day_count "
@@ -102,14 +121,16 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 	    "m.max_per_minute, coalesce(m.failing_since, 0), "
 	    "coalesce(m.rest_until, 0), m.fail_count, coalesce(m.fail_conf, "
 	    "''), coalesce(m.last_error, ''), CASE WHEN m.bounce_paused_at IS "
-	    "NOT NULL THEN coalesce(m.bounce_paused_why, 'paused') ELSE '' END "
-	    "FROM campaign_mailbox cm JOIN "
+	    "NOT NULL THEN coalesce(m.bounce_paused_why, 'paused') ELSE '' END, "
+	    "NOT EXISTS (SELECT 1 FROM day_count WHERE scope = 'mailbox' AND "
+	    "id = m.id AND day_start = ?2) FROM campaign_mailbox cm JOIN "
 	    "mailbox m ON m.id = cm.mailbox_id WHERE cm.campaign_id = ?1 "
 	    "ORDER BY cm.position";
 	sqlite3_stmt *st;
 	int rc, sr;
 
 	*n = 0;
+	*stale = 0;
 	if ((rc = mq_db_stmt(db, sql, &st, err)) != MQ_OK)
 		return rc;
 	mq_db_bind(st, "III", q->campaign, (sqlite3_int64)q->day_start,
@@ -134,6 +155,7 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 		mq_db_text(st, 13, x->fail_conf, sizeof x->fail_conf);
 		mq_db_text(st, 14, x->last_error, sizeof x->last_error);
 		mq_db_text(st, 15, x->paused_why, sizeof x->paused_why);
+		*stale |= sqlite3_column_int(st, 16);
 	}
 	if (sr != SQLITE_ROW && sr != SQLITE_DONE)
 		rc = mq_db_fail(db, sr, "read mailboxes", err);
@@ -142,7 +164,8 @@ static int read_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 }
 
 /* The campaign's mailboxes and what each may do now; usable holds the
- * ids of those that may send as a JSON array, any whether there is one. */
+ * ids of those that may send, each between commas (",3,5,"), any whether
+ * there is one. */
 struct boxes {
 	struct mq_mailbox_state m[MQ_CLAIM_MAILBOXES];
 	enum mq_mailbox_why     why[MQ_CLAIM_MAILBOXES];
@@ -190,16 +213,24 @@ static int count_sessions(struct mq_db *db, const struct mq_claim_req *q,
 	return rc;
 }
 
+/* The counts are refilled (and the mailboxes read again) only when one
+ * is not of this day: *refreshed says whether that was done already. */
 static int judge_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
-    struct boxes *b, struct mq_err *err)
+    struct boxes *b, int *refreshed, struct mq_err *err)
 {
 	size_t len = 1;
-	int rc;
+	int stale, rc;
 
-	if ((rc = read_mailboxes(db, q, b->m, MQ_CLAIM_MAILBOXES, &b->n,
-	    err)) != MQ_OK || (rc = count_sessions(db, q, b, err)) != MQ_OK)
+	rc = read_mailboxes(db, q, b->m, MQ_CLAIM_MAILBOXES, &b->n, &stale, err);
+	if (rc == MQ_OK && stale && !*refreshed) {
+		*refreshed = 1;
+		if ((rc = refresh_counts(db, q, err)) == MQ_OK)
+			rc = read_mailboxes(db, q, b->m, MQ_CLAIM_MAILBOXES, &b->n,
+			    &stale, err);
+	}
+	if (rc != MQ_OK || (rc = count_sessions(db, q, b, err)) != MQ_OK)
 		return rc;
-	strcpy(b->usable, "[");
+	strcpy(b->usable, ",");
 	b->any = 0;
 	for (int i = 0; i < b->n; i++) {
 		const char *fp = q->fingerprint != NULL ?
@@ -212,10 +243,9 @@ static int judge_mailboxes(struct mq_db *db, const struct mq_claim_req *q,
 		if (!may_send(b->why[i]))
 			continue;
 		len += (size_t)snprintf(b->usable + len, sizeof b->usable - len,
-		    "%s%lld", b->any ? "," : "", (long long)b->m[i].id);
+		    "%lld,", (long long)b->m[i].id);
 		b->any = 1;
 	}
-	snprintf(b->usable + len, sizeof b->usable - len, "]");
 	return MQ_OK;
 }
 
@@ -273,20 +303,30 @@ static void explain_wait(const struct boxes *b, const struct mq_claim_req *q,
 
 /* The oldest due item of the campaign whose lead is not suppressed and
  * whose mailbox may send: the thread's own (a lead keeps the mailbox of
- * its first message), or for a lead without one any in the rotation.
+ * its first message), or for a lead without one any in the rotation;
+ * with its variant (kept, or the lead's letter for this step when its
+ * variant was retired) and the days before the next step (-1: none).
  * *blocked = 1 when items are due but none of them can go. */
 static int pick_item(struct mq_db *db, const struct mq_claim_req *q,
     const struct boxes *b, struct mq_claim *c, int *found, int *blocked,
     struct mq_err *err)
 {
 	static const char sql[] = "SELECT q.id, q.lead_id, q.step, "
-	    "q.attempts, l.email, coalesce(cl.mailbox_id, 0) FROM queue q "
+	    "q.attempts, l.email, coalesce(cl.mailbox_id, 0), coalesce("
+	    "q.variant_id, (SELECT v.id FROM variant v JOIN step s ON s.id = "
+	    "v.step_id WHERE s.campaign_id = q.campaign_id AND s.number = "
+	    "q.step AND NOT v.retired AND v.letter = cl.letter), (SELECT v.id "
+	    "FROM variant v JOIN step s ON s.id = v.step_id WHERE "
+	    "s.campaign_id = q.campaign_id AND s.number = q.step AND NOT "
+	    "v.retired ORDER BY v.letter LIMIT 1), 0), coalesce((SELECT wait_days FROM step WHERE "
+	    "campaign_id = q.campaign_id AND number = q.step + 1 AND NOT "
+	    "retired), -1) FROM queue q "
 	    "JOIN lead l ON l.id = q.lead_id JOIN campaign_lead cl ON "
 	    "cl.campaign_id = q.campaign_id AND cl.lead_id = q.lead_id "
 	    "WHERE q.campaign_id = ?1 AND q.status = 'pending' AND "
 	    "q.scheduled_at <= ?2 AND NOT EXISTS (SELECT 1 FROM suppression s "
 	    "WHERE s.email = l.email) AND CASE WHEN cl.mailbox_id IS NULL "
-	    "THEN ?3 ELSE cl.mailbox_id IN (SELECT value FROM json_each(?4)) "
+	    "THEN ?3 ELSE instr(?4, ',' || cl.mailbox_id || ',') > 0 "
 	    "END ORDER BY q.scheduled_at, q.id LIMIT 1";
 	sqlite3_stmt *st;
 	sqlite3_int64 due = 0;
@@ -306,6 +346,9 @@ static int pick_item(struct mq_db *db, const struct mq_claim_req *q,
 		c->attempts = sqlite3_column_int(st, 3) + 1;
 		mq_db_text(st, 4, c->email, sizeof c->email);
 		c->mailbox_id = sqlite3_column_int64(st, 5);
+		c->thread_set = c->mailbox_id != 0;
+		c->variant_id = sqlite3_column_int64(st, 6);
+		c->next_wait = sqlite3_column_int(st, 7);
 	} else if (sr != SQLITE_DONE) {
 		rc = mq_db_fail(db, sr, "pick item", err);
 	}
@@ -339,11 +382,13 @@ static int take_slot(struct mq_db *db, const struct mq_claim_req *q,
 		    c->mailbox_id, c->variant_id, (sqlite3_int64)q->now);
 		*dup = rc == MQ_OK && sqlite3_changes(db->h) == 0;
 	} else if (rc == MQ_OK) {
-		rc = mq_db_get(db, err, &id, NULL, "INSERT INTO send_log "
-		    "(campaign_id, lead_id, step, variant_id, mailbox_id, status, "
-		    "claimed_at) VALUES (?1, ?2, ?3, ?4, ?5, 'sending', ?6) "
-		    "RETURNING id", "IIiIII", q->campaign, c->lead_id, c->step,
-		    c->variant_id, c->mailbox_id, (sqlite3_int64)q->now);
+		rc = mq_db_run(db, err, "INSERT INTO send_log (campaign_id, "
+		    "lead_id, step, variant_id, mailbox_id, status, claimed_at) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, 'sending', ?6)", "IIiIII",
+		    q->campaign, c->lead_id, c->step, c->variant_id,
+		    c->mailbox_id, (sqlite3_int64)q->now);
+		if (rc == MQ_OK)
+			id = sqlite3_last_insert_rowid(db->h);
 		if (rc != MQ_OK && sqlite3_extended_errcode(db->h) ==
 		    SQLITE_CONSTRAINT_UNIQUE) {
 			*dup = 1;      /* the UNIQUE index refused a second row */
@@ -354,28 +399,21 @@ static int take_slot(struct mq_db *db, const struct mq_claim_req *q,
 	return rc;
 }
 
-/* Takes the item: owner, attempt count, variant (kept, or the lead's
- * letter for this step when its variant was retired). */
+/* Takes the item: owner, attempt count, the variant pick_item chose. */
 static int take_item(struct mq_db *db, const struct mq_claim_req *q,
     struct mq_claim *c, int *taken, struct mq_err *err)
 {
 	const struct mq_owner *o = q->owner;
-	int found, rc;
+	int rc;
 
-	rc = mq_db_get(db, err, &c->variant_id, &found, "UPDATE queue SET "
-	    "status = 'sending', attempts = attempts + 1, mailbox_id = ?3, "
-	    "claim_host = ?4, claim_pid = ?5, claim_start = ?6, claimed_at = ?2, "
-	    "phase = 'claimed', updated_at = ?2, variant_id = coalesce("
-	    "variant_id, (SELECT v.id FROM variant v JOIN step s ON "
-	    "s.id = v.step_id WHERE s.campaign_id = queue.campaign_id AND "
-	    "s.number = queue.step AND NOT v.retired ORDER BY v.letter = "
-	    "(SELECT letter FROM campaign_lead WHERE campaign_id = ?7 AND "
-	    "lead_id = ?8) DESC, v.letter LIMIT 1)) "
-	    "WHERE id = ?1 AND status = 'pending' RETURNING variant_id",
-	    "IIIsIIII", c->queue_id, (sqlite3_int64)q->now, c->mailbox_id,
-	    o->host, (sqlite3_int64)o->pid, (sqlite3_int64)o->start,
-	    q->campaign, c->lead_id);
-	*taken = rc == MQ_OK && found;
+	rc = mq_db_run(db, err, "UPDATE queue SET status = 'sending', "
+	    "attempts = attempts + 1, mailbox_id = ?3, claim_host = ?4, "
+	    "claim_pid = ?5, claim_start = ?6, claimed_at = ?2, phase = "
+	    "'claimed', updated_at = ?2, variant_id = nullif(?7, 0) "
+	    "WHERE id = ?1 AND status = 'pending'", "IIIsIII", c->queue_id,
+	    (sqlite3_int64)q->now, c->mailbox_id, o->host,
+	    (sqlite3_int64)o->pid, (sqlite3_int64)o->start, c->variant_id);
+	*taken = rc == MQ_OK && sqlite3_changes(db->h) == 1;
 	return rc;
 }
 
@@ -416,28 +454,28 @@ static int take_mailbox(struct mq_db *db, const struct mq_claim_req *q,
 static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
     enum mq_claim_status *status, struct mq_claim *c, struct mq_err *err)
 {
-	sqlite3_int64 next = 0, cursor = 0, sender = 0, pos = 0;
+	sqlite3_int64 pos = 0;
+	struct camp k;
 	struct boxes b;
-	int found, ok, dup, taken, blocked, rc;
+	int found, dup, taken, blocked, refreshed = 0, rc;
 
-	rc = mq_db_get(db, err, &next, &found, "SELECT next_send_at * 1000 + "
-	    "next_send_ms FROM campaign WHERE id = ?1 AND NOT retired AND "
-	    "status IN (?2, ?3)", "Iss", q->campaign,
-	    mq_db_campaign_states[MQ_CAMPAIGN_SCHEDULED],
-	    mq_db_campaign_states[MQ_CAMPAIGN_RUNNING]);
-	if (rc != MQ_OK || !found || next > q->now_ms) {
+	rc = read_campaign(db, q, &k, &found, err);
+	if (rc != MQ_OK || !found || k.next_ms > q->now_ms) {
 		*status = !found ? MQ_CLAIM_GONE : MQ_CLAIM_PACE;
-		c->next_ms = next;
+		c->next_ms = k.next_ms;
 		return rc;
 	}
-	if ((rc = refresh_counts(db, q, err)) != MQ_OK)
-		return rc;
-	rc = limits_ok(db, q, &ok, &cursor, &sender, err);
-	if (rc != MQ_OK || !ok) {
+	if (k.stale) {
+		refreshed = 1;
+		if ((rc = refresh_counts(db, q, err)) != MQ_OK ||
+		    (rc = read_campaign(db, q, &k, &found, err)) != MQ_OK)
+			return rc;
+	}
+	if (!k.ok) {
 		*status = MQ_CLAIM_LIMIT;
-		return rc;
+		return MQ_OK;
 	}
-	if ((rc = judge_mailboxes(db, q, &b, err)) != MQ_OK)
+	if ((rc = judge_mailboxes(db, q, &b, &refreshed, err)) != MQ_OK)
 		return rc;
 	rc = pick_item(db, q, &b, c, &found, &blocked, err);
 	if (rc != MQ_OK || !found) {
@@ -446,7 +484,7 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 			explain_wait(&b, q, c);
 		return rc;
 	}
-	if ((rc = take_mailbox(db, q, &b, cursor, c, &pos, err)) != MQ_OK)
+	if ((rc = take_mailbox(db, q, &b, k.cursor, c, &pos, err)) != MQ_OK)
 		return rc;
 	if ((rc = take_item(db, q, c, &taken, err)) != MQ_OK || !taken) {
 		*status = MQ_CLAIM_NONE;
@@ -458,11 +496,11 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 		*status = MQ_CLAIM_DUPLICATE;
 		return MQ_OK;
 	}
-	rc = mq_db_get(db, err, &c->attempt_id, NULL, "INSERT INTO attempt "
-	    "(send_log_id, campaign_id, sender_id, mailbox_id, started_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id", "IIIII",
-	    c->send_log_id, q->campaign, sender, c->mailbox_id,
+	rc = mq_db_run(db, err, "INSERT INTO attempt (send_log_id, campaign_id, "
+	    "sender_id, mailbox_id, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    "IIIII", c->send_log_id, q->campaign, k.sender, c->mailbox_id,
 	    (sqlite3_int64)q->now);
+	c->attempt_id = sqlite3_last_insert_rowid(db->h);
 	if (rc == MQ_OK)
 		rc = mq_db_run(db, err, "UPDATE campaign SET next_send_at = "
 		    "?2 / 1000, next_send_ms = ?2 % 1000, rr_cursor = ?3 "
@@ -470,7 +508,7 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 		    (sqlite3_int64)(q->now_ms + q->gap_ms), pos);
 	/* a move of its own (scheduled -> running), so that the status
 	 * index is written only when it changes */
-	if (rc == MQ_OK)
+	if (rc == MQ_OK && !k.running)
 		rc = mq_db_campaign_move(db, q->campaign, MQ_MOVE_RUN, q->now, -1,
 		    NULL, err);
 	*status = MQ_CLAIM_OK;
@@ -479,20 +517,6 @@ static int claim_locked(struct mq_db *db, const struct mq_claim_req *q,
 
 static int read_parts(struct mq_db *db, const struct mq_claim *c,
     struct mq_db_parts *p, struct mq_err *err);
-
-/* The days before the step after c's, or -1 when it is the last. */
-static int read_next_step(struct mq_db *db, struct mq_claim *c,
-    struct mq_err *err)
-{
-	sqlite3_int64 v = -1;
-	int found, rc;
-
-	rc = mq_db_get(db, err, &v, &found, "SELECT wait_days FROM step WHERE "
-	    "campaign_id = ?1 AND number = ?2 + 1 AND NOT retired", "Ii",
-	    c->campaign, c->step);
-	c->next_wait = rc == MQ_OK && found ? (int)v : -1;
-	return rc;
-}
 
 int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
     enum mq_claim_status *status, struct mq_claim *c, struct mq_db_parts *parts,
@@ -517,9 +541,7 @@ int mq_db_claim(struct mq_db *db, const struct mq_claim_req *req, int dry_run,
 		q.now = (time_t)(ms / 1000);
 	}
 	rc = claim_locked(db, &q, status, c, err);
-	/* what composing and recording need, read under the claim's lock */
-	if (rc == MQ_OK && *status == MQ_CLAIM_OK)
-		rc = read_next_step(db, c, err);
+	/* what composing needs, read under the claim's lock */
 	if (rc == MQ_OK && *status == MQ_CLAIM_OK && parts != NULL)
 		rc = read_parts(db, c, parts, err);
 	if (rc == MQ_OK && *status == MQ_CLAIM_DUPLICATE) {

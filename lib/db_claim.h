@@ -65,6 +65,8 @@ struct mq_claim {
 	                                       waiting); milliseconds */
 	int           mb_failing;           /* the mailbox was failing: this
 	                                       message is its probe */
+	int           thread_set;           /* the lead's thread had its
+	                                       mailbox at the claim */
 	char          mailbox[64];
 	char          email[320];
 	char          why[600];             /* MQ_CLAIM_NO_MAILBOX: each

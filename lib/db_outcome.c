@@ -95,11 +95,32 @@ static const struct outcome_sql {
 	    "unknown" },
 };
 
+/* The lead's thread becomes its mailbox's with its first message that
+ * may have reached it: appended to the lead's own update when the claim
+ * found the thread without one. */
+#define THREAD ", mailbox_id = coalesce(mailbox_id, ?5)"
+
 /* After a send: the next step is planned, or the lead is done. */
 static int after_sent(struct mq_db *db, const struct mq_claim *c,
     const struct mq_result *r, time_t followup_at, struct mq_recorded *rec,
     struct mq_err *err)
 {
+	static const char *const done[] = {
+		"UPDATE campaign_lead SET status = 'done', updated_at = ?3 "
+		    "WHERE campaign_id = ?1 AND lead_id = ?2 AND status = "
+		    "'active'",
+		"UPDATE campaign_lead SET status = CASE WHEN status = 'active' "
+		    "THEN 'done' ELSE status END, updated_at = CASE WHEN status "
+		    "= 'active' THEN ?3 ELSE updated_at END" THREAD " WHERE "
+		    "campaign_id = ?1 AND lead_id = ?2 AND (status = 'active' "
+		    "OR mailbox_id IS NULL)",
+	};
+	static const char *const next[] = {
+		"UPDATE campaign_lead SET next_step = ?4 + 1, updated_at = ?3 "
+		    "WHERE campaign_id = ?1 AND lead_id = ?2",
+		"UPDATE campaign_lead SET next_step = ?4 + 1, updated_at = ?3"
+		    THREAD " WHERE campaign_id = ?1 AND lead_id = ?2",
+	};
 	int rc;
 
 	rc = mq_db_run(db, err, "UPDATE mailbox SET failing_since = NULL, "
@@ -107,12 +128,12 @@ static int after_sent(struct mq_db *db, const struct mq_claim *c,
 	    "= NULL WHERE id = ?1 AND failing_since IS NOT NULL", "I",
 	    c->mailbox_id);
 	rec->mailbox_back = rc == MQ_OK && sqlite3_changes(db->h) > 0;
-	if (rc != MQ_OK || followup_at == 0)
-		return rc != MQ_OK ? rc : mq_db_run(db, err, "UPDATE "
-		    "campaign_lead SET status = 'done', updated_at = ?3 WHERE "
-		    "campaign_id = ?1 AND lead_id = ?2 AND status = 'active'",
-		    "III", c->campaign,
-		    c->lead_id, (sqlite3_int64)r->now);
+	if (rc != MQ_OK)
+		return rc;
+	if (followup_at == 0)
+		return mq_db_run(db, err, done[!c->thread_set], "IIIiI",
+		    c->campaign, c->lead_id, (sqlite3_int64)r->now, c->step,
+		    c->mailbox_id);
 	rc = mq_db_run(db, err, "INSERT INTO queue (campaign_id, lead_id, step, "
 	    "variant_id, scheduled_at, updated_at) SELECT ?1, ?2, ?3 + 1, "
 	    "(SELECT v.id FROM variant v JOIN step s ON s.id = v.step_id "
@@ -124,11 +145,24 @@ static int after_sent(struct mq_db *db, const struct mq_claim *c,
 	    "IIiII", c->campaign, c->lead_id, c->step,
 	    (sqlite3_int64)followup_at, (sqlite3_int64)r->now);
 	if (rc == MQ_OK)
-		rc = mq_db_run(db, err, "UPDATE campaign_lead SET next_step = "
-		    "?3 + 1, updated_at = ?4 WHERE campaign_id = ?1 AND "
-		    "lead_id = ?2", "IIiI", c->campaign, c->lead_id, c->step,
-		    (sqlite3_int64)r->now);
+		rc = mq_db_run(db, err, next[!c->thread_set], "IIIiI",
+		    c->campaign, c->lead_id, (sqlite3_int64)r->now, c->step,
+		    c->mailbox_id);
 	return rc;
+}
+
+/* The lead's state after an outcome that ends its thread (q->lead). */
+static int lead_ends(struct mq_db *db, const struct mq_claim *c,
+    const struct mq_result *r, const char *status, struct mq_err *err)
+{
+	int thread = !c->thread_set && (r->outcome == MQ_OUT_UNKNOWN ||
+	    r->outcome == MQ_OUT_BOUNCED);
+
+	return mq_db_run(db, err, thread ? "UPDATE campaign_lead SET status = "
+	    "?4, updated_at = ?3" THREAD " WHERE campaign_id = ?1 AND lead_id "
+	    "= ?2" : "UPDATE campaign_lead SET status = ?4, updated_at = ?3 "
+	    "WHERE campaign_id = ?1 AND lead_id = ?2", "IIIsI", c->campaign,
+	    c->lead_id, (sqlite3_int64)r->now, status, c->mailbox_id);
 }
 
 /* The mailbox failed: it rests (see mailbox.h). */
@@ -177,9 +211,7 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 		    "ended_at = ?3, smtp_code = ?4, detail = ?5 WHERE id = ?1",
 		    "IsIis", c->attempt_id, attempt, now, r->code, r->reply);
 	if (rc == MQ_OK && q->lead != NULL)
-		rc = mq_db_run(db, err, "UPDATE campaign_lead SET status = ?3, "
-		    "updated_at = ?4 WHERE campaign_id = ?1 AND lead_id = ?2",
-		    "IIsI", c->campaign, c->lead_id, q->lead, now);
+		rc = lead_ends(db, c, r, q->lead, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_SENT)
 		rc = after_sent(db, c, r, followup_at, rec, err);
 	/* a refusal of the recipient: never again, from any campaign */
@@ -189,13 +221,6 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 		    &rec->mailbox_paused, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_MAILBOX && !r->transient)
 		rc = mailbox_failed(db, c, r, rec, err);
-	/* the thread is the lead's from its first message that may have
-	 * reached them */
-	if (rc == MQ_OK && (r->outcome == MQ_OUT_SENT || r->outcome ==
-	    MQ_OUT_UNKNOWN || r->outcome == MQ_OUT_BOUNCED))
-		rc = mq_db_run(db, err, "UPDATE campaign_lead SET mailbox_id = "
-		    "?3 WHERE campaign_id = ?1 AND lead_id = ?2 AND mailbox_id "
-		    "IS NULL", "III", c->campaign, c->lead_id, c->mailbox_id);
 	return rc;
 }
 
