@@ -430,20 +430,32 @@ int mq_db_import_end(struct mq_db_import *imp, int commit,
 	return rc;
 }
 
-int mq_db_suppress(struct mq_db *db, const char *email, const char *reason,
-    time_t now, int *added, struct mq_err *err)
+int mq_db_never_again(struct mq_db *db, const char *email,
+    const char *reason, const char *why, time_t now, int *added,
+    struct mq_err *err)
 {
 	int rc;
 
 	rc = mq_db_run(db, err, "INSERT OR IGNORE INTO suppression (email, "
 	    "reason, created_at) VALUES (?1, ?2, ?3)", "ssI", email, reason,
 	    (sqlite3_int64)now);
-	*added = rc == MQ_OK && sqlite3_changes(db->h) > 0;
+	if (added != NULL)
+		*added = rc == MQ_OK && sqlite3_changes(db->h) > 0;
 	if (rc == MQ_OK)
 		rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
-		    "last_error = 'suppressed', updated_at = ?2 WHERE status = "
-		    "'pending' AND lead_id = (SELECT id FROM lead WHERE email = "
-		    "?1)", "sI", email, (sqlite3_int64)now);
+		    "last_error = ?3, updated_at = ?2 WHERE status = 'pending' "
+		    "AND lead_id = (SELECT id FROM lead WHERE email = ?1)", "sIs",
+		    email, (sqlite3_int64)now, why);
+	return rc;
+}
+
+int mq_db_suppress(struct mq_db *db, const char *email, const char *reason,
+    time_t now, int *added, struct mq_err *err)
+{
+	int rc;
+
+	rc = mq_db_never_again(db, email, reason, "suppressed", now, added,
+	    err);
 	if (rc == MQ_OK)
 		rc = mq_db_run(db, err, "UPDATE campaign_lead SET status = "
 		    "'unsubscribed', updated_at = ?2 WHERE status IN ('queued', "

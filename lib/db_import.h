@@ -58,6 +58,15 @@ sqlite3_int64 mq_db_import_campaign(const struct mq_db_import *imp);
 int mq_db_import_end(struct mq_db_import *imp, int commit,
     struct mq_err *err);
 
+/* The one rule of an address never written to again: email goes on the
+ * suppression list with reason (*added = 0, or NULL, when it was already
+ * there: the first reason is kept) and its pending messages in every
+ * campaign are cancelled with why as their last error, inside the
+ * caller's transaction. */
+int mq_db_never_again(struct mq_db *db, const char *email,
+    const char *reason, const char *why, time_t now, int *added,
+    struct mq_err *err);
+
 /* Puts email on the suppression list with reason, inside the caller's
  * transaction: its pending messages in every campaign are cancelled and
  * its unfinished leads become 'unsubscribed'. *added = 0 when it was

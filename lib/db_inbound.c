@@ -205,7 +205,7 @@ static int hard_bounce(struct mq_db *db, const struct mq_inbound_at *at,
 		out->stopped += sqlite3_changes(db->h) > 0;
 	/* as a refusal at RCPT TO */
 	if (rc == MQ_OK)
-		rc = mq_db_bounced(db, s->lead, s->email, reason, at->mailbox,
+		rc = mq_db_bounced(db, s->email, reason, at->mailbox,
 		    now, &out->paused, err);
 	return rc;
 }
@@ -616,19 +616,12 @@ int mq_db_bounce_count(struct mq_db *db, sqlite3_int64 mailbox,
 	return rc;
 }
 
-int mq_db_bounced(struct mq_db *db, sqlite3_int64 lead, const char *email,
-    const char *reason, sqlite3_int64 mailbox, time_t now, int *paused,
-    struct mq_err *err)
+int mq_db_bounced(struct mq_db *db, const char *email, const char *reason,
+    sqlite3_int64 mailbox, time_t now, int *paused, struct mq_err *err)
 {
 	int rc;
 
-	rc = mq_db_run(db, err, "INSERT OR IGNORE INTO suppression (email, "
-	    "reason, created_at) VALUES (?1, ?2, ?3)", "ssI", email, reason,
-	    (sqlite3_int64)now);
-	if (rc == MQ_OK)
-		rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
-		    "last_error = 'bounced', updated_at = ?2 WHERE lead_id = ?1 "
-		    "AND status = 'pending'", "II", lead, (sqlite3_int64)now);
+	rc = mq_db_never_again(db, email, reason, "bounced", now, NULL, err);
 	if (rc == MQ_OK)
 		rc = mq_db_bounce_guard(db, mailbox, now, paused, err);
 	return rc;

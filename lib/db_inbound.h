@@ -135,9 +135,8 @@ int mq_db_bounce_count(struct mq_db *db, sqlite3_int64 mailbox,
  * campaigns skip it when they plan), its pending messages cancelled, and
  * the bounce counted by mailbox's bounce guard (*paused: it tripped). In
  * the caller's transaction. */
-int mq_db_bounced(struct mq_db *db, sqlite3_int64 lead, const char *email,
-    const char *reason, sqlite3_int64 mailbox, time_t now, int *paused,
-    struct mq_err *err);
+int mq_db_bounced(struct mq_db *db, const char *email, const char *reason,
+    sqlite3_int64 mailbox, time_t now, int *paused, struct mq_err *err);
 
 /* The bounce guard of mailbox: when its hard bounces among its last
  * bounce_window sends since it was last resumed (mq_db_bounce_count) are

@@ -216,7 +216,7 @@ static int record_locked(struct mq_db *db, const struct mq_claim *c,
 		rc = after_sent(db, c, r, followup_at, rec, err);
 	/* a refusal of the recipient: never again, from any campaign */
 	if (rc == MQ_OK && r->outcome == MQ_OUT_BOUNCED)
-		rc = mq_db_bounced(db, c->lead_id, c->email, r->reply != NULL ?
+		rc = mq_db_bounced(db, c->email, r->reply != NULL ?
 		    r->reply : "bounced", c->mailbox_id, r->now,
 		    &rec->mailbox_paused, err);
 	if (rc == MQ_OK && r->outcome == MQ_OUT_MAILBOX && !r->transient)
