@@ -11,26 +11,19 @@
 #include "clock.h"
 #include "db_campaign.h"
 #include "db_claim.h"
+#include "day_count.h"
 #include "mailbox.h"
 #include "owner.h"
 
-/* Attempts that count against a day's limit: those that reached, or may
- * have reached, the recipient's server. The triggers that keep day_count
- * (upgrades/6.sql) say the same: changing this needs a new upgrade that
- * replaces them. */
-#define COUNTED "(outcome IS NULL OR outcome IN " \
-	"('sent', 'unknown', 'bounced', 'permanent'))"
-
 /* A day_count row of scope for each id the FROM clause gives, for the day
- * starting at ?2: counted from the attempt history only when the row is
- * missing or of another day; a row of this day is kept by the triggers. */
-#define REFILL(scope, id, from) "INSERT INTO day_count (scope, id, " \
-	"day_start, n) SELECT '" scope "', " id ", ?2, (SELECT count(*) " \
-	"FROM attempt a WHERE a." scope "_id = " id " AND a.started_at >= ?2 " \
-	"AND " COUNTED ") FROM " from " AND NOT EXISTS (SELECT 1 FROM " \
-	"day_count d WHERE d.scope = '" scope "' AND d.id = " id " AND " \
-	"d.day_start = ?2) ON CONFLICT (scope, id) DO UPDATE SET " \
-	"day_start = excluded.day_start, n = excluded.n"
+ * starting at ?2: counted from the attempt history (day_count.h) only when
+ * the row is missing or of another day; a row of this day is kept by the
+ * triggers. */
+#define REFILL(scope, id, count, from) "INSERT INTO day_count (scope, id, " \
+	"day_start, n) SELECT '" scope "', " id ", ?2, " count " FROM " from \
+	" AND NOT EXISTS (SELECT 1 FROM day_count d WHERE d.scope = '" scope \
+	"' AND d.id = " id " AND d.day_start = ?2) ON CONFLICT (scope, id) " \
+	"DO UPDATE SET day_start = excluded.day_start, n = excluded.n"
 
 /* The day's counts of the campaign, its sender and its mailboxes, made
  * current for q->day_start. A sender shared by campaigns in different
@@ -39,10 +32,13 @@ static int refresh_counts(struct mq_db *db, const struct mq_claim_req *q,
     struct mq_err *err)
 {
 	static const char *const sql[] = {
-		REFILL("campaign", "c.id", "campaign c WHERE c.id = ?1"),
-		REFILL("sender", "c.sender_id", "campaign c WHERE c.id = ?1"),
-		REFILL("mailbox", "cm.mailbox_id", "campaign_mailbox cm WHERE "
-		    "cm.campaign_id = ?1"),
+		REFILL("campaign", "c.id", MQ_DAY_ATTEMPTS("campaign_id", "c.id"),
+		    "campaign c WHERE c.id = ?1"),
+		REFILL("sender", "c.sender_id", MQ_DAY_ATTEMPTS("sender_id",
+		    "c.sender_id"), "campaign c WHERE c.id = ?1"),
+		REFILL("mailbox", "cm.mailbox_id",
+		    MQ_DAY_MAILBOX_ATTEMPTS("cm.mailbox_id"), "campaign_mailbox cm "
+		    "WHERE cm.campaign_id = ?1"),
 	};
 	int rc = MQ_OK;
 

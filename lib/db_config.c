@@ -38,7 +38,8 @@ static const struct kind {
 	    "SELECT 'sender ''' || name || '''' FROM sender WHERE id = ?1",
 	    "SELECT EXISTS (SELECT 1 FROM campaign WHERE sender_id = ?1) OR "
 	    "EXISTS (SELECT 1 FROM mailbox WHERE sender_id = ?1) OR "
-	    "EXISTS (SELECT 1 FROM attempt WHERE sender_id = ?1)",
+	    "EXISTS (SELECT 1 FROM mailbox m CROSS JOIN attempt a ON "
+	    "a.mailbox_id = m.id WHERE a.sender_id = ?1)",
 	    { "UPDATE sender SET retired = 1 WHERE id = ?1", NULL },
 	    { "DELETE FROM sender WHERE id = ?1", NULL } },
 	[MQ_KIND_MAILBOX] = { "mailbox",

@@ -443,8 +443,9 @@ int mq_db_never_again(struct mq_db *db, const char *email,
 		*added = rc == MQ_OK && sqlite3_changes(db->h) > 0;
 	if (rc == MQ_OK)
 		rc = mq_db_run(db, err, "UPDATE queue SET status = 'cancelled', "
-		    "last_error = ?3, updated_at = ?2 WHERE status = 'pending' "
-		    "AND lead_id = (SELECT id FROM lead WHERE email = ?1)", "sIs",
+		    "last_error = ?3, updated_at = ?2 WHERE campaign_id IN "
+		    "(SELECT id FROM campaign) AND lead_id = (SELECT id FROM lead "
+		    "WHERE email = ?1) AND status = 'pending'", "sIs",
 		    email, (sqlite3_int64)now, why);
 	return rc;
 }

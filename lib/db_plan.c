@@ -176,8 +176,10 @@ static int plan_locked(struct mq_db *db, sqlite3_int64 campaign, time_t now,
 		rc = plan_leads(db, campaign, now, (int)buffer, &v, planned, err);
 	if (rc == MQ_OK)
 		rc = mq_db_get(db, err, &left, NULL, "SELECT EXISTS (SELECT 1 "
-		    "FROM queue WHERE campaign_id = ?1 AND status IN ('pending', "
-		    "'sending')) OR EXISTS (SELECT 1 FROM campaign_lead WHERE "
+		    "FROM queue WHERE campaign_id = ?1 AND status = 'pending') OR "
+		    "EXISTS (SELECT 1 FROM queue INDEXED BY queue_claims WHERE "
+		    "campaign_id = ?1 AND status = 'sending') OR EXISTS (SELECT 1 "
+		    "FROM campaign_lead WHERE "
 		    "campaign_id = ?1 AND status = 'queued')", "I", campaign);
 	if (rc == MQ_OK && !left)
 		rc = mq_db_campaign_move(db, campaign, MQ_MOVE_COMPLETE, now, -1,

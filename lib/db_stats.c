@@ -8,18 +8,13 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "day_count.h"
 #include "db_inbound.h"
 #include "db_stats.h"
 
 const char *const mq_db_inbound_classes[MQ_IN_N] = { "own", "hard_bounce",
     "soft_bounce", "auto_reply", "unsubscribe", "reply", "unmatched",
     "duplicate" };
-
-/* Attempts that count against a day's limit, as the claim counts them
- * (db_claim.c): those that reached, or may have reached, the server. */
-#define COUNTED "(outcome IS NULL OR outcome IN " \
-	"('sent', 'unknown', 'bounced', 'permanent'))"
-
 
 /* Copies column i into buf, cut at a UTF-8 character boundary. */
 static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
@@ -98,9 +93,9 @@ static int queue_counts(struct mq_db *db, sqlite3_int64 id,
 {
 	static const char sql[] = "SELECT (SELECT count(*) FROM queue WHERE "
 	    "campaign_id = ?1 AND status = 'pending'), (SELECT count(*) FROM "
-	    "queue WHERE campaign_id = ?1 AND status = 'sending'), (SELECT "
-	    "count(*) FROM queue WHERE campaign_id = ?1 AND status = 'sending' "
-	    "AND claimed_at <= ?2)";
+	    "queue INDEXED BY queue_claims WHERE campaign_id = ?1 AND status = "
+	    "'sending'), (SELECT count(*) FROM queue INDEXED BY queue_claims "
+	    "WHERE campaign_id = ?1 AND status = 'sending' AND claimed_at <= ?2)";
 	sqlite3_stmt *st;
 	int rc, sr;
 
@@ -270,12 +265,11 @@ int mq_db_stats_today(struct mq_db *db, enum mq_db_stats_by by,
     sqlite3_int64 id, time_t since, int *n, struct mq_err *err)
 {
 	static const char *const sql[] = {
-		[MQ_DB_STATS_CAMPAIGN] = "SELECT count(*) FROM attempt WHERE "
-		    "campaign_id = ?1 AND started_at >= ?2 AND " COUNTED,
-		[MQ_DB_STATS_MAILBOX] = "SELECT count(*) FROM attempt WHERE "
-		    "mailbox_id = ?1 AND started_at >= ?2 AND " COUNTED,
-		[MQ_DB_STATS_SENDER] = "SELECT count(*) FROM attempt WHERE "
-		    "sender_id = ?1 AND started_at >= ?2 AND " COUNTED,
+		[MQ_DB_STATS_CAMPAIGN] = "SELECT "
+		    MQ_DAY_ATTEMPTS("campaign_id", "?1"),
+		[MQ_DB_STATS_MAILBOX] = "SELECT " MQ_DAY_MAILBOX_ATTEMPTS("?1"),
+		[MQ_DB_STATS_SENDER] = "SELECT "
+		    MQ_DAY_ATTEMPTS("sender_id", "?1"),
 	};
 	sqlite3_int64 v = 0;
 	int rc;
@@ -431,9 +425,10 @@ int mq_db_stats_failures(struct mq_db *db, sqlite3_int64 id,
     struct mq_db_stats_failure **out, int *n, struct mq_err *err)
 {
 	/* max(id) makes the bare column the latest attempt's reply */
-	return mq_db_rows(db, "SELECT coalesce(smtp_code, 0), count(*), max(id), "
-	    "coalesce(detail, outcome) FROM attempt WHERE campaign_id = ?1 AND "
-	    "outcome IS NOT NULL AND outcome <> 'sent' GROUP BY 1 "
+	return mq_db_rows(db, "SELECT coalesce(a.smtp_code, 0), count(*), "
+	    "max(a.id), coalesce(a.detail, a.outcome) FROM send_log s CROSS "
+	    "JOIN attempt a ON a.send_log_id = s.id WHERE s.campaign_id = ?1 "
+	    "AND a.outcome IS NOT NULL AND a.outcome <> 'sent' GROUP BY 1 "
 	    "ORDER BY 2 DESC, 1", id, 0, sizeof **out, read_failure,
 	    (void **)out, n, err);
 }
