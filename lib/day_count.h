@@ -12,16 +12,17 @@
 	"('sent', 'unknown', 'bounced', 'permanent'))"
 
 /* The counted attempts since ?2 (a day's start) whose column col
- * (campaign_id, sender_id or mailbox_id) is id. Only a mailbox's attempts
- * are indexed by day (attempt_mailbox_day); a campaign's or a sender's
- * are found through every mailbox's, which costs a day's attempts once:
- * every attempt has a mailbox, and a mailbox with history is never
- * deleted. */
-#define MQ_DAY_ATTEMPTS(col, id) "(SELECT count(*) FROM mailbox m CROSS " \
+ * (campaign_id or mailbox_id, each indexed with started_at) is id. */
+#define MQ_DAY_ATTEMPTS(col, id) "(SELECT count(*) FROM attempt a WHERE " \
+	"a." col " = " id " AND a.started_at >= ?2 AND " MQ_DAY_COUNTED ")"
+
+/* The same for a sender, whose attempts have no index of their own: they
+ * are found through every mailbox's attempts of the day, which costs the
+ * day's attempts once (a run counts a sender's day once a day; senders
+ * are few). Every attempt has a mailbox, and a mailbox with history is
+ * never deleted. */
+#define MQ_DAY_SENDER_ATTEMPTS(id) "(SELECT count(*) FROM mailbox m CROSS " \
 	"JOIN attempt a ON a.mailbox_id = m.id AND a.started_at >= ?2 " \
-	"WHERE a." col " = " id " AND " MQ_DAY_COUNTED ")"
-#define MQ_DAY_MAILBOX_ATTEMPTS(id) "(SELECT count(*) FROM attempt a " \
-	"WHERE a.mailbox_id = " id " AND a.started_at >= ?2 AND " \
-	MQ_DAY_COUNTED ")"
+	"WHERE a.sender_id = " id " AND " MQ_DAY_COUNTED ")"
 
 #endif

@@ -32,13 +32,13 @@ static int refresh_counts(struct mq_db *db, const struct mq_claim_req *q,
     struct mq_err *err)
 {
 	static const char *const sql[] = {
-		REFILL("campaign", "c.id", MQ_DAY_ATTEMPTS("campaign_id", "c.id"),
-		    "campaign c WHERE c.id = ?1"),
-		REFILL("sender", "c.sender_id", MQ_DAY_ATTEMPTS("sender_id",
+		REFILL("campaign", "c.id", MQ_DAY_ATTEMPTS("campaign_id",
+		    "c.id"), "campaign c WHERE c.id = ?1"),
+		REFILL("sender", "c.sender_id", MQ_DAY_SENDER_ATTEMPTS(
 		    "c.sender_id"), "campaign c WHERE c.id = ?1"),
-		REFILL("mailbox", "cm.mailbox_id",
-		    MQ_DAY_MAILBOX_ATTEMPTS("cm.mailbox_id"), "campaign_mailbox cm "
-		    "WHERE cm.campaign_id = ?1"),
+		REFILL("mailbox", "cm.mailbox_id", MQ_DAY_ATTEMPTS("mailbox_id",
+		    "cm.mailbox_id"), "campaign_mailbox cm WHERE "
+		    "cm.campaign_id = ?1"),
 	};
 	int rc = MQ_OK;
 
@@ -314,10 +314,10 @@ static int pick_item(struct mq_db *db, const struct mq_claim_req *q,
 	    "q.step AND NOT v.retired AND v.letter = cl.letter), (SELECT v.id "
 	    "FROM variant v JOIN step s ON s.id = v.step_id WHERE "
 	    "s.campaign_id = q.campaign_id AND s.number = q.step AND NOT "
-	    "v.retired ORDER BY v.letter LIMIT 1), 0), coalesce((SELECT wait_days FROM step WHERE "
-	    "campaign_id = q.campaign_id AND number = q.step + 1 AND NOT "
-	    "retired), -1) FROM queue q "
-	    "JOIN lead l ON l.id = q.lead_id JOIN campaign_lead cl ON "
+	    "v.retired ORDER BY v.letter LIMIT 1), 0), coalesce((SELECT "
+	    "wait_days FROM step WHERE campaign_id = q.campaign_id AND number "
+	    "= q.step + 1 AND NOT retired), -1) FROM queue q JOIN lead l ON "
+	    "l.id = q.lead_id JOIN campaign_lead cl ON "
 	    "cl.campaign_id = q.campaign_id AND cl.lead_id = q.lead_id "
 	    "WHERE q.campaign_id = ?1 AND q.status = 'pending' AND "
 	    "q.scheduled_at <= ?2 AND NOT EXISTS (SELECT 1 FROM suppression s "

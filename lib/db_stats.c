@@ -265,11 +265,11 @@ int mq_db_stats_today(struct mq_db *db, enum mq_db_stats_by by,
     sqlite3_int64 id, time_t since, int *n, struct mq_err *err)
 {
 	static const char *const sql[] = {
-		[MQ_DB_STATS_CAMPAIGN] = "SELECT "
-		    MQ_DAY_ATTEMPTS("campaign_id", "?1"),
-		[MQ_DB_STATS_MAILBOX] = "SELECT " MQ_DAY_MAILBOX_ATTEMPTS("?1"),
+		[MQ_DB_STATS_CAMPAIGN] = "SELECT " MQ_DAY_ATTEMPTS("campaign_id",
+		    "?1"),
+		[MQ_DB_STATS_MAILBOX] = "SELECT " MQ_DAY_ATTEMPTS("mailbox_id", "?1"),
 		[MQ_DB_STATS_SENDER] = "SELECT "
-		    MQ_DAY_ATTEMPTS("sender_id", "?1"),
+		    MQ_DAY_SENDER_ATTEMPTS("?1"),
 	};
 	sqlite3_int64 v = 0;
 	int rc;
@@ -425,10 +425,9 @@ int mq_db_stats_failures(struct mq_db *db, sqlite3_int64 id,
     struct mq_db_stats_failure **out, int *n, struct mq_err *err)
 {
 	/* max(id) makes the bare column the latest attempt's reply */
-	return mq_db_rows(db, "SELECT coalesce(a.smtp_code, 0), count(*), "
-	    "max(a.id), coalesce(a.detail, a.outcome) FROM send_log s CROSS "
-	    "JOIN attempt a ON a.send_log_id = s.id WHERE s.campaign_id = ?1 "
-	    "AND a.outcome IS NOT NULL AND a.outcome <> 'sent' GROUP BY 1 "
+	return mq_db_rows(db, "SELECT coalesce(smtp_code, 0), count(*), max(id), "
+	    "coalesce(detail, outcome) FROM attempt WHERE campaign_id = ?1 AND "
+	    "outcome IS NOT NULL AND outcome <> 'sent' GROUP BY 1 "
 	    "ORDER BY 2 DESC, 1", id, 0, sizeof **out, read_failure,
 	    (void **)out, n, err);
 }
