@@ -11,6 +11,7 @@
 #include "day_count.h"
 #include "db_inbound.h"
 #include "db_stats.h"
+#include "text.h"
 
 const char *const mq_db_inbound_classes[MQ_IN_N] = { "own", "hard_bounce",
     "soft_bounce", "auto_reply", "unsubscribe", "reply", "unmatched",
@@ -22,11 +23,8 @@ static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
 	const unsigned char *s = sqlite3_column_text(st, i);
 	size_t n = s != NULL ? strlen((const char *)s) : 0;
 
-	if (n >= len) {
-		n = len - 1;
-		while (n > 0 && (s[n] & 0xc0) == 0x80)
-			n--;
-	}
+	if (n >= len)
+		n = mq_text_cut((const char *)s, len - 1);
 	if (n > 0)
 		memcpy(buf, s, n);
 	buf[n] = '\0';

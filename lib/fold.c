@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "fold.h"
+#include "text.h"
 
 static int is_blank(gunichar u)
 {
@@ -80,14 +81,8 @@ int mq_fold_starts_word(const char *s, const char *w)
 
 char *mq_fold_cut(char *s, size_t max)
 {
-	size_t n = strlen(s);
-
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-		s[n] = '\0';
-	}
+	if (strlen(s) > max)
+		s[mq_text_cut(s, max)] = '\0';
 	return s;
 }
 

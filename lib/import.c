@@ -118,7 +118,7 @@ static int has_8bit(const char *s)
 char *mq_import_quote(char *buf, size_t size, const char *s, size_t len)
 {
 	char e[8];
-	size_t o = 1, n;
+	size_t o = 1, n, k;
 
 	buf[0] = '"';
 	for (size_t i = 0; i < len; i++) {
@@ -131,13 +131,13 @@ char *mq_import_quote(char *buf, size_t size, const char *s, size_t len)
 		else
 			e[0] = (char)c, n = 1;
 		if (o + n + 5 > size) {
-			/* Do not leave half a UTF-8 character behind. */
-			if ((c & 0xc0) == 0x80) {
-				while (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
-					o--;
-				if (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0xc0)
-					o--;
-			}
+			/* Do not leave half a UTF-8 character behind. The
+			 * bytes cut are 8-bit, one output byte each; stray
+			 * continuation bytes leave the ASCII before them. */
+			k = mq_text_cut(s, i);
+			if (k < i && (unsigned char)s[k] < 0x80)
+				k++;
+			o -= i - k;
 			memcpy(buf + o, "...", 3);
 			o += 3;
 			break;

@@ -144,9 +144,7 @@ static size_t cut(const char *s, size_t max)
 	for (i = max; i > max / 2; i--)
 		if (s[i - 1] == ' ')
 			return i;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
+	return mq_text_cut(s, max);
 }
 
 /* RFC 2047 encoded words for s, each at most 75 characters and sized to

@@ -63,6 +63,13 @@ int mq_text_utf8_ok(const char *s, size_t n)
 	return mq_text_utf8_span(s, n) == n;
 }
 
+size_t mq_text_cut(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
 /* --- the address rule -------------------------------------------------- */
 
 static int is_alnum(int c)

@@ -1,7 +1,9 @@
 /*
  * The rules about text that more than one part of mailq applies, each
  * written once: what is UTF-8 (the config loader, the importer, the
- * message builder, IMAP folder names, the stats' JSON), what is an e-mail
+ * message builder, IMAP folder names, the stats' JSON), where text may be
+ * cut without splitting a character (the stats, folded mail text, the
+ * importer's excerpts, header words, template errors), what is an e-mail
  * address (a lead's in the importer, a mailbox's own in the config), and
  * how many terminal columns text takes (the stats' table). Pure: nothing
  * here allocates, prints or keeps state.
@@ -24,6 +26,13 @@ size_t mq_text_utf8_span(const char *s, size_t n);
 
 /* 1 when the n bytes at s are well-formed UTF-8 (NUL included), else 0. */
 int mq_text_utf8_ok(const char *s, size_t n);
+
+/* Where to cut s to at most n bytes without splitting a UTF-8 sequence:
+ * the largest m <= n for which s[m] is not a continuation byte (10xxxxxx),
+ * or 0. Reads s[n], so n is at most the length of s; NUL is a character
+ * like any other. Continuation bytes after no lead byte go with the
+ * character before them. */
+size_t mq_text_cut(const char *s, size_t n);
 
 /* The one address rule, for a lead and for a mailbox alike: NULL when the
  * already trimmed addr is a plain ASCII addr-spec (a dot-atom local part

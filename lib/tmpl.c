@@ -13,6 +13,7 @@
 #include <sysexits.h>
 
 #include "buf.h"
+#include "text.h"
 #include "tmpl.h"
 
 struct ph {
@@ -70,9 +71,7 @@ static int shown(const char *t, size_t at, char *buf, size_t len)
 	if (close != NULL && (size_t)(close - (t + at)) + 2 < n)
 		n = (size_t)(close - (t + at)) + 2;
 	if (n > 40) {
-		n = 40;
-		while (n > 0 && ((unsigned char)t[at + n] & 0xc0) == 0x80)
-			n--;
+		n = mq_text_cut(t + at, 40);
 		return snprintf(buf, len, "%.*s...", (int)n, t + at);
 	}
 	return snprintf(buf, len, "%.*s", (int)n, t + at);

@@ -1,7 +1,8 @@
 /*
  * lib/text: the one reading of UTF-8 (overlong forms, surrogates, code
- * points past U+10FFFF, cut sequences), the one address rule for leads
- * and mailboxes alike, and the display width of the stats table.
+ * points past U+10FFFF, cut sequences), where text is cut between
+ * characters, the one address rule for leads and mailboxes alike, and the
+ * display width of the stats table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,6 +106,36 @@ static void test_utf8_next(void **state)
 	assert_int_equal(cp, -1);
 	assert_int_equal(mq_text_utf8_next("\xbc", 1, &cp), 1);
 	assert_int_equal(cp, -1);
+}
+
+/* Each case: the bytes and, for every n from 0 to their length, where
+ * the cut falls. */
+static void test_cut(void **state)
+{
+	static const struct { const char *s; size_t cut[8]; } t[] = {
+		{ "", { 0 } },
+		{ "plain", { 0, 1, 2, 3, 4, 5 } },
+		/* two, three and four bytes: U+017C, U+20AC, U+1F4E7 */
+		{ "a\xc5\xbc" "b", { 0, 1, 1, 3, 4 } },
+		{ "\xc5\xbc\xc5\xbc", { 0, 0, 2, 2, 4 } },
+		{ "a\xe2\x82\xac" "b", { 0, 1, 1, 1, 4, 5 } },
+		{ "\xe2\x82\xac", { 0, 0, 0, 3 } },
+		{ "a\xf0\x9f\x93\xa7" "b", { 0, 1, 1, 1, 1, 5, 6 } },
+		{ "\xf0\x9f\x93\xa7", { 0, 0, 0, 0, 4 } },
+		/* stray continuation bytes go with the character before */
+		{ "\x80" "ab", { 0, 1, 2, 3 } },
+		{ "\x80\x80" "a", { 0, 0, 2, 3 } },
+		{ "a\x80" "b", { 0, 0, 2, 3 } },
+		{ "\xc3\xb3\xbf" "z", { 0, 0, 0, 3, 4 } },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		for (size_t n = 0; n <= strlen(t[i].s); n++)
+			assert_int_equal(mq_text_cut(t[i].s, n), t[i].cut[n]);
+	/* NUL is a character like any other. */
+	assert_int_equal(mq_text_cut("a\0\x80", 2), 1);
+	assert_int_equal(mq_text_cut("\0\xc5\xbc", 2), 1);
 }
 
 static void test_addresses(void **state)
@@ -292,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_utf8_span),
 		cmocka_unit_test(test_utf8_next),
+		cmocka_unit_test(test_cut),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_address_rule),
 		cmocka_unit_test(width),
