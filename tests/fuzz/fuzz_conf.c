@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the config loader (lib/conf.c) and its application to the
+ * Fuzz target: the config loader (lib/conf*.c) and its application to the
  * store (lib/db_config.c). The input is a flags byte and up to two
  * config files, split at a NUL; the files sit in a directory that also
  * holds templates (a.txt, b.html) and a password file (pw). Flags: bit 0
