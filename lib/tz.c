@@ -7,8 +7,9 @@
  * RFC 8536's extensions, for the instants after the last transition.
  * Version 2 and later files are read by their 64-bit data, version 1
  * files by their 32-bit data. Leap-second records (the right/ zones) are
- * skipped: mailq's clock is POSIX time. Loaded zones are never changed
- * or freed, so conversions need no lock; only the list of them has one.
+ * skipped: mailq's clock is POSIX time. Zones loaded by name are never
+ * changed or freed, so conversions need no lock; only the list of them
+ * has one. mq_tz_read hands the same parser's zone to its caller.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #define ABBR      32            /* room for a footer's name */
 #define MIN_OFF   (-89999)      /* RFC 8536's bounds of an offset */
 #define MAX_OFF   93599
+#define NCH       10            /* a footer's changes looked at: 5 years */
 
 struct type {
 	long        off;
@@ -242,18 +244,23 @@ static long long rule_day(const struct rule *r, int y)
 	return first + d;
 }
 
-/* The changes of years y-1 .. y+1 in this order, start before end within
- * a year: in[i] says whether change i starts daylight saving time. */
-static void footer_changes(const struct mq_tz *z, int y, time_t at[6],
-    int in[6])
+/* The changes of years y-2 .. y+2 in this order, start before end within
+ * a year: in[i] says whether change i starts daylight saving time. A
+ * rule's time of day (up to 167 hours either way) and the offset move a
+ * year's changes up to some 8 days out of it, so those of year y-1 can
+ * fall in year y+1 (a rule "J365/50"): the latest change before an
+ * instant of year y may be one of year y-2, the first after it one of
+ * year y+2. */
+static void footer_changes(const struct mq_tz *z, int y, time_t at[NCH],
+    int in[NCH])
 {
 	int i;
 
-	for (i = 0; i < 3; i++) {
-		at[2 * i] = rule_day(&z->start, y - 1 + i) * DAY +
+	for (i = 0; i < NCH / 2; i++) {
+		at[2 * i] = rule_day(&z->start, y - 2 + i) * DAY +
 		    z->start.time - z->std.off;
 		in[2 * i] = 1;
-		at[2 * i + 1] = rule_day(&z->end, y - 1 + i) * DAY +
+		at[2 * i + 1] = rule_day(&z->end, y - 2 + i) * DAY +
 		    z->end.time - z->dst.off;
 		in[2 * i + 1] = 0;
 	}
@@ -269,13 +276,13 @@ static int year_of(time_t t)
  * year, "0/0,J365/25", stays in it). */
 static const struct type *footer_at(const struct mq_tz *z, time_t t)
 {
-	time_t at[6], best = 0;
-	int in[6], i, dst = 0, found = 0;
+	time_t at[NCH], best = 0;
+	int in[NCH], i, dst = 0, found = 0;
 
 	if (z->footer != FOOTER_RULES)
 		return &z->std;
 	footer_changes(z, year_of(t), at, in);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < NCH; i++)
 		if (at[i] <= t && (!found || at[i] >= best)) {
 			best = at[i];
 			dst = in[i];
@@ -287,11 +294,11 @@ static const struct type *footer_at(const struct mq_tz *z, time_t t)
 /* The first change of the footer after t. */
 static time_t footer_next(const struct mq_tz *z, time_t t)
 {
-	time_t at[6], best = 0;
-	int in[6], i, found = 0;
+	time_t at[NCH], best = 0;
+	int in[NCH], i, found = 0;
 
 	footer_changes(z, year_of(t), at, in);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < NCH; i++)
 		if (at[i] > t && (!found || at[i] < best)) {
 			best = at[i];
 			found = 1;
@@ -349,20 +356,30 @@ static int same(const struct type *a, const struct type *b)
 	    strcmp(a->abbr, b->abbr) == 0;
 }
 
-int mq_tz_next_change(const struct mq_tz *z, time_t t, time_t *at)
+/* mq_tz_next_change for any t from two days before the range on, where
+ * mq_tz_utc starts looking for a reading at its lower end. */
+static int next_change(const struct mq_tz *z, time_t t, time_t *at)
 {
 	time_t c = t, last = z->n > 0 ? z->at[z->n - 1] : t;
-	time_t stop = (last > t ? last : t) + 3 * YEAR;
+	time_t stop = last > t ? last : t;
 
-	if (t < -MQ_TZ_LIMIT || t > MQ_TZ_LIMIT)
-		return 0;
-	/* past the file's last transition, the footer repeats every year */
+	/* past the file's last transition, the footer repeats every year;
+	 * a file's times may lie anywhere, but no change is looked for far
+	 * beyond the range, where the footer's years would not fit an int */
+	stop = (stop < MQ_TZ_LIMIT ? stop : MQ_TZ_LIMIT) + 3 * YEAR;
 	while (transition_after(z, c, &c) && c <= stop)
 		if (!same(type_at(z, c - 1), type_at(z, c))) {
 			*at = c;
 			return 1;
 		}
 	return 0;
+}
+
+int mq_tz_next_change(const struct mq_tz *z, time_t t, time_t *at)
+{
+	if (t < -MQ_TZ_LIMIT || t > MQ_TZ_LIMIT)
+		return 0;
+	return next_change(z, t, at);
 }
 
 int mq_tz_local(const struct mq_tz *z, time_t t, struct mq_tz_local *out)
@@ -395,7 +412,7 @@ int mq_tz_utc(const struct mq_tz *z, long long local, time_t *t)
 		c = local - type_at(z, s)->off;
 		if (c < s)
 			c = s;
-		if (!mq_tz_next_change(z, s, &e) || c < e)
+		if (!next_change(z, s, &e) || c < e)
 			break;
 		s = e;
 	}
@@ -536,6 +553,16 @@ static struct mq_tz *zone_parse(const unsigned char *p, size_t len,
 		return NULL;
 	}
 	return z;
+}
+
+struct mq_tz *mq_tz_read(const unsigned char *p, size_t len)
+{
+	return zone_parse(p, len, "");
+}
+
+void mq_tz_free(struct mq_tz *z)
+{
+	zone_free(z);
 }
 
 static struct mq_tz *zone_load(const char *path)

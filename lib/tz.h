@@ -2,13 +2,15 @@
  * Time zones read from their compiled files (RFC 8536, TZif) in $TZDIR,
  * else /usr/share/zoneinfo, without TZ or tzset: converting between UTC
  * and a zone's local time depends on the zone and the instant only, and
- * changes nothing another thread could see. A zone is read once and kept,
- * unchanged, for the life of the process. Also the proleptic Gregorian
- * calendar as plain day numbers, which the conversions need.
+ * changes nothing another thread could see. A zone got by name is read
+ * once and kept, unchanged, for the life of the process; one read from
+ * bytes is the caller's. Also the proleptic Gregorian calendar as plain
+ * day numbers, which the conversions need.
  */
 #ifndef MQ_TZ_H
 #define MQ_TZ_H
 
+#include <stddef.h>
 #include <time.h>
 
 /* Instants and local readings beyond this many seconds from the epoch
@@ -36,6 +38,15 @@ struct mq_tz_date {
  * one every time: the caller must not free it. Safe from any thread. */
 const struct mq_tz *mq_tz_get(const char *name);
 
+/* The zone whose file is the len bytes at p, read by mq_tz_get's own
+ * parser, or NULL when they are no valid zone file (or memory ran out).
+ * Not kept with the zones got by name: the caller owns it, frees it with
+ * mq_tz_free, and may use it from any thread until then. */
+struct mq_tz *mq_tz_read(const unsigned char *p, size_t len);
+
+/* Frees a zone from mq_tz_read; NULL is ignored. */
+void mq_tz_free(struct mq_tz *z);
+
 /* The reading of z's clock at UTC instant t into *out; -1 when t is out
  * of range, else 0. */
 int mq_tz_local(const struct mq_tz *z, time_t t, struct mq_tz_local *out);
@@ -48,7 +59,9 @@ int mq_tz_local(const struct mq_tz *z, time_t t, struct mq_tz_local *out);
 int mq_tz_utc(const struct mq_tz *z, long long local, time_t *t);
 
 /* The first instant after t at which z's offset, daylight saving flag or
- * abbreviation changes into *at: 1, or 0 if it never changes again. */
+ * abbreviation changes into *at: 1, or 0 if it never changes again (or
+ * not until some three years past MQ_TZ_LIMIT, as far as it looks) or t
+ * is out of range. */
 int mq_tz_next_change(const struct mq_tz *z, time_t t, time_t *at);
 
 /* Days since 1970-01-01 of y-m-d (m 1..12), and back. */

@@ -26,6 +26,9 @@
  *
  * Footers alone: POSIX TZ strings of every kind, in files without
  * transitions, against the C library given the same string as TZ.
+ *
+ * Zones from bytes: mq_tz_read against mq_tz_get, and what the fuzz
+ * target (tests/fuzz/fuzz_tz.c) found, by hand.
  */
 #define _GNU_SOURCE     /* nftw */
 #include <fcntl.h>
@@ -419,12 +422,10 @@ static void put32(FILE *f, uint32_t v)
 }
 
 /* A version 2 file with one type (utoff, "ZZZ") and no transitions. */
-static void write_zone(const char *path, long utoff, const char *footer)
+static void put_zone(FILE *f, long utoff, const char *footer)
 {
-	FILE *f = fopen(path, "wb");
 	int block;
 
-	assert_non_null(f);
 	for (block = 0; block < 2; block++) {
 		fwrite("TZif2", 1, 5, f);
 		fwrite("\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 1, 15, f);
@@ -438,7 +439,28 @@ static void write_zone(const char *path, long utoff, const char *footer)
 		fwrite("\0\0ZZZ\0", 1, 6, f);   /* isdst, index, "ZZZ" */
 	}
 	fprintf(f, "\n%s\n", footer);
+}
+
+static void write_zone(const char *path, long utoff, const char *footer)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	put_zone(f, utoff, footer);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* The same file's bytes, in *len bytes that the caller frees. */
+static unsigned char *zone_image(long utoff, const char *footer,
+    size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	put_zone(f, utoff, footer);
+	assert_int_equal(fclose(f), 0);
+	return (unsigned char *)buf;
 }
 
 /* A footer alone, in a file whose name is r->name, against the C
@@ -532,6 +554,200 @@ static void test_footers(void **state)
 	    total.trips);
 }
 
+/* --- zones from bytes ------------------------------------------------- */
+
+static long long file_bytes(const char *path, unsigned char *buf,
+    size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, size, f);
+	fclose(f);
+	return (long long)n;
+}
+
+/* mq_tz_read parses what mq_tz_get does: the same readings from a file's
+ * bytes, NULL for anything cut short or not a zone. */
+static void test_read(void **state)
+{
+	const char *dir = getenv("TZDIR");
+	const struct mq_tz *named = mq_tz_get("Europe/Warsaw");
+	static unsigned char buf[1 << 16];
+	struct mq_tz_local a, b;
+	struct mq_tz *z;
+	char path[4200];
+	size_t n, len;
+	unsigned char *img;
+	time_t t, c1, c2;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/Europe/Warsaw",
+	    dir != NULL && dir[0] != '\0' ? dir : "/usr/share/zoneinfo");
+	n = (size_t)file_bytes(path, buf, sizeof buf);
+	assert_non_null(named);
+	assert_non_null(z = mq_tz_read(buf, n));
+	assert_true(z != named);            /* not the one kept by name */
+	for (t = -2000000000; t < 2500000000; t += 7 * 86399) {
+		assert_int_equal(mq_tz_local(z, t, &a), 0);
+		assert_int_equal(mq_tz_local(named, t, &b), 0);
+		assert_int_equal(a.off, b.off);
+		assert_int_equal(a.day * DAY + a.sec, b.day * DAY + b.sec);
+		assert_string_equal(a.abbr, b.abbr);
+		assert_int_equal(mq_tz_next_change(z, t, &c1),
+		    mq_tz_next_change(named, t, &c2));
+		assert_int_equal(c1, c2);
+	}
+	mq_tz_free(z);
+	assert_null(mq_tz_read(buf, n - 1));     /* the footer's newline */
+	assert_null(mq_tz_read(buf, n / 2));
+	assert_null(mq_tz_read(buf, 0));
+	buf[0] = 'X';
+	assert_null(mq_tz_read(buf, n));
+	mq_tz_free(NULL);
+	img = zone_image(3600, "CET-1CEST,M3.5.0,M10.5.0/3", &len);
+	assert_non_null(z = mq_tz_read(img, len));
+	assert_int_equal(mq_tz_local(z, 1782864000, &a), 0);    /* July */
+	assert_string_equal(a.abbr, "CEST");
+	mq_tz_free(z);
+	free(img);
+	img = zone_image(3600, "CET-1CEST,M3.5.0", &len);
+	assert_null(mq_tz_read(img, len));
+	free(img);
+}
+
+/* A rule's time may take its change into the next year: "J365/50" ends
+ * a year's daylight saving time on 2 January of the next, after the next
+ * year's "1/0" has started it, so in 2026 the clock reads EDT from
+ * 01:00 to 02:00 UTC on 2 January only (the latest change rules). The
+ * footer looked at the changes of the instant's own year and the years
+ * either side: from 1 January it lost the end of 2024's and read EDT,
+ * a change that mq_tz_next_change did not name. */
+static void test_footer_past_the_year(void **state)
+{
+	const time_t jan1 = 1767225600, start = jan1 + DAY + HOUR;
+	struct mq_tz_local l;
+	struct mq_tz *z;
+	unsigned char *img;
+	size_t len;
+	time_t t;
+
+	(void)state;
+	img = zone_image(0, "EST1EDT,1/0,J365/50", &len);
+	assert_non_null(z = mq_tz_read(img, len));
+	free(img);
+	for (t = jan1 - DAY; t < start; t += HOUR / 2) {
+		assert_int_equal(mq_tz_local(z, t, &l), 0);
+		assert_string_equal(l.abbr, "EST");
+		assert_int_equal(l.off, -3600);
+	}
+	assert_int_equal(mq_tz_next_change(z, jan1 - DAY, &t), 1);
+	assert_int_equal(t, start);
+	assert_int_equal(mq_tz_local(z, start, &l), 0);
+	assert_string_equal(l.abbr, "EDT");
+	assert_int_equal(mq_tz_next_change(z, start, &t), 1);
+	assert_int_equal(t, start + HOUR);
+	assert_int_equal(mq_tz_local(z, t, &l), 0);
+	assert_string_equal(l.abbr, "EST");
+	assert_int_equal(mq_tz_next_change(z, t, &t), 1);
+	assert_int_equal(t, start + 365 * DAY);
+	mq_tz_free(z);
+}
+
+static void put64(FILE *f, long long v)
+{
+	put32(f, (uint32_t)((unsigned long long)v >> 32));
+	put32(f, (uint32_t)v);
+}
+
+/* A version 2 file whose transitions at[0..n-1] bring CEST, CET, CEST
+ * and so on, the CET of its footer after them. */
+static unsigned char *cet_image(const long long *at, int n, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	int i;
+
+	assert_non_null(f);
+	fwrite("TZif2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 1, 20, f);
+	put32(f, 0), put32(f, 0), put32(f, 0), put32(f, 0);
+	put32(f, 1), put32(f, 4), put32(f, 3600);
+	fwrite("\0\0CET\0", 1, 6, f);
+	fwrite("TZif2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 1, 20, f);
+	put32(f, 0), put32(f, 0), put32(f, 0), put32(f, (uint32_t)n);
+	put32(f, 2), put32(f, 9);
+	for (i = 0; i < n; i++)
+		put64(f, at[i]);
+	for (i = 0; i < n; i++)
+		fputc(i % 2 == 0, f);
+	put32(f, 3600);
+	fwrite("\0\0", 1, 2, f);
+	put32(f, 7200);
+	fwrite("\1\4CET\0CEST\0", 1, 11, f);
+	fputs("\nCET-1CEST,M3.5.0,M10.5.0/3\n", f);
+	assert_int_equal(fclose(f), 0);
+	return (unsigned char *)buf;
+}
+
+/* A file's times may lie anywhere in 64 bits. Past one far beyond the
+ * range the search for the next change went on into the footer at
+ * years that no int holds, came back to 1970 and named the transition
+ * it had started from. Now no change is looked for past some three years
+ * beyond the range. */
+static void test_far_transitions(void **state)
+{
+	const long long at[] = { -(1LL << 59), MQ_TZ_LIMIT - 5, 1LL << 62 };
+	struct mq_tz_local l;
+	struct mq_tz *z;
+	unsigned char *img;
+	size_t len;
+	time_t t;
+
+	(void)state;
+	img = cet_image(at, 3, &len);
+	assert_non_null(z = mq_tz_read(img, len));
+	free(img);
+	assert_int_equal(mq_tz_local(z, 0, &l), 0);
+	assert_string_equal(l.abbr, "CEST");
+	assert_int_equal(mq_tz_next_change(z, 0, &t), 1);
+	assert_int_equal(t, MQ_TZ_LIMIT - 5);
+	assert_int_equal(mq_tz_local(z, t, &l), 0);
+	assert_string_equal(l.abbr, "CET");
+	assert_int_equal(mq_tz_next_change(z, MQ_TZ_LIMIT - 5, &t), 0);
+	assert_int_equal(mq_tz_next_change(z, MQ_TZ_LIMIT, &t), 0);
+	mq_tz_free(z);
+}
+
+/* A reading within two days of -MQ_TZ_LIMIT: mq_tz_utc looks for it from
+ * two days before, where mq_tz_next_change, out of range, found no
+ * change, so the clock put forward at t was taken to read as before it,
+ * and the reading at t went back to an hour after t. */
+static void test_utc_near_the_limit(void **state)
+{
+	const long long at[] = { -MQ_TZ_LIMIT + 4 * HOUR, 0 };
+	const time_t t = (time_t)at[0];
+	struct mq_tz *z;
+	unsigned char *img;
+	size_t len;
+	time_t u;
+
+	(void)state;
+	img = cet_image(at, 2, &len);
+	assert_non_null(z = mq_tz_read(img, len));
+	free(img);
+	/* at t, CET (+1 h) becomes CEST (+2 h) */
+	assert_int_equal(mq_tz_utc(z, t + 7200, &u), 0);
+	assert_int_equal(u, t);
+	assert_int_equal(mq_tz_utc(z, t + 3600, &u), 0);     /* skipped */
+	assert_int_equal(u, t);
+	assert_int_equal(mq_tz_utc(z, t + 3599, &u), 0);
+	assert_int_equal(u, t - 1);
+	assert_int_equal(mq_tz_utc(z, t + 7201, &u), 0);
+	assert_int_equal(u, t + 1);
+	mq_tz_free(z);
+}
+
 /* --- the rule, by hand ------------------------------------------------- */
 
 static time_t utc(const struct mq_tz *z, int y, int m, int d, int hh,
@@ -621,6 +837,10 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_gap_and_overlap),
 		cmocka_unit_test(test_footers),
+		cmocka_unit_test(test_read),
+		cmocka_unit_test(test_footer_past_the_year),
+		cmocka_unit_test(test_far_transitions),
+		cmocka_unit_test(test_utc_near_the_limit),
 		cmocka_unit_test(test_every_zone),
 	};
 
