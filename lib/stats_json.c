@@ -94,14 +94,15 @@ static void js_str(struct js *j, const char *key, const char *v)
 		js_string(j->f, v);
 }
 
-/* An epoch, or null for 0. */
-static void js_time(struct js *j, const char *key, time_t v)
+/* A number that 0 means is missing (an epoch, an SMTP code), or null for
+ * 0. */
+static void js_or_null(struct js *j, const char *key, long long v)
 {
 	js_key(j, key);
 	if (v == 0)
 		fputs("null", j->f);
 	else
-		fprintf(j->f, "%lld", (long long)v);
+		fprintf(j->f, "%lld", v);
 }
 
 /* An epoch as local time in tz, or null for 0. */
@@ -180,7 +181,7 @@ static void json_campaign(struct js *j, const struct mq_stats_campaign *sc)
 	js_int(j, "sending", sc->k.sending);
 	js_int(j, "stuck", sc->k.stuck);
 	js_close(j, '}');
-	js_time(j, "next_send", sc->next_send);
+	js_or_null(j, "next_send", sc->next_send);
 	js_local(j, "next_send_local", sc->c.sched.timezone, sc->next_send);
 	js_open(j, "window", '{');
 	js_bool(j, "open", sc->window_open);
@@ -205,15 +206,15 @@ static void json_mailbox(struct js *j, const struct mq_stats_mailbox *m)
 	js_bool(j, "enabled", m->m.enabled);
 	js_bool(j, "retired", m->m.retired);
 	js_bool(j, "failing", m->m.failing_since != 0);
-	js_time(j, "failing_since", m->m.failing_since);
+	js_or_null(j, "failing_since", m->m.failing_since);
 	js_str(j, "last_error", m->m.last_error);
-	js_time(j, "rest_until", m->m.failing_since ? m->m.rest_until : 0);
+	js_or_null(j, "rest_until", m->m.failing_since ? m->m.rest_until : 0);
 	js_int(j, "failures", m->m.failures);
 	js_int(j, "daily_limit", m->m.daily_limit);
 	js_int(j, "sent_today", m->today);
 	js_int(j, "sent", m->m.sent);
 	js_bool(j, "paused", m->m.paused_at != 0);
-	js_time(j, "paused_since", m->m.paused_at);
+	js_or_null(j, "paused_since", m->m.paused_at);
 	js_str(j, "paused_why", m->m.paused_why);
 	js_open(j, "bounces", '{');
 	js_int(j, "bounced", m->bounced);
@@ -221,7 +222,7 @@ static void json_mailbox(struct js *j, const struct mq_stats_mailbox *m)
 	js_percent(j, "percent", m->bounced, m->window);
 	js_int(j, "pause_above", m->m.bounce_rate);
 	js_close(j, '}');
-	js_time(j, "last_fetch", m->m.fetched_at);
+	js_or_null(j, "last_fetch", m->m.fetched_at);
 	js_str(j, "fetch_error", m->m.fetch_error);
 	js_int(j, "read", m->m.read);
 	js_counts(j, "inbound", m->m.inbound, mq_db_inbound_classes, MQ_IN_N);
@@ -239,7 +240,7 @@ static void json_inbox(struct js *j, const struct mq_stats *st)
 		const struct mq_db_stats_inbound *m = &st->inbox[i];
 
 		js_open(j, NULL, '{');
-		js_time(j, "read_at", m->read_at);
+		js_or_null(j, "read_at", m->read_at);
 		js_str(j, "mailbox", m->mailbox);
 		js_str(j, "folder", m->folder);
 		js_str(j, "from", m->from);
@@ -272,7 +273,7 @@ static void json_lists(struct js *j, const struct mq_stats_detail *d,
 	js_open(j, "upcoming", '[');
 	for (int i = 0; i < d->n_upcoming; i++) {
 		js_open(j, NULL, '{');
-		js_time(j, "at", d->upcoming[i].at);
+		js_or_null(j, "at", d->upcoming[i].at);
 		js_local(j, "at_local", tz, d->upcoming[i].at);
 		js_int(j, "step", d->upcoming[i].step);
 		js_str(j, "lead", d->upcoming[i].lead);
@@ -284,14 +285,14 @@ static void json_lists(struct js *j, const struct mq_stats_detail *d,
 		const struct mq_db_stats_send *s = &d->recent[i];
 
 		js_open(j, NULL, '{');
-		js_time(j, "at", s->at);
+		js_or_null(j, "at", s->at);
 		js_local(j, "at_local", tz, s->at);
 		js_str(j, "lead", s->lead);
 		js_str(j, "mailbox", s->mailbox);
 		js_int(j, "step", s->step);
 		js_str(j, "variant", s->letter);
 		js_str(j, "outcome", s->outcome);
-		js_time(j, "code", s->code);
+		js_or_null(j, "code", s->code);
 		js_str(j, "reply", s->reply);
 		js_close(j, '}');
 	}
@@ -318,7 +319,7 @@ static void json_detail(struct js *j, const struct mq_stats *st)
 	js_open(j, "failures", '[');
 	for (int i = 0; i < d->n_failures; i++) {
 		js_open(j, NULL, '{');
-		js_time(j, "code", d->failures[i].code);
+		js_or_null(j, "code", d->failures[i].code);
 		js_int(j, "attempts", d->failures[i].count);
 		js_str(j, "last_reply", d->failures[i].reply);
 		js_close(j, '}');
