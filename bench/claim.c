@@ -202,8 +202,7 @@ struct tally {
 	int    k;
 };
 
-static void count_page(struct mq_db *db, sqlite3_stmt *st, unsigned pgno,
-    struct tally *t)
+static void count_page(sqlite3_stmt *st, unsigned pgno, struct tally *t)
 {
 	const char *name = "(new or free page)";
 	int i;
@@ -220,7 +219,6 @@ static void count_page(struct mq_db *db, sqlite3_stmt *st, unsigned pgno,
 	if (i < NAMES)
 		t->n[i]++;
 	sqlite3_reset(st);
-	(void)db;
 }
 
 static void account(struct mq_db *db, const struct mq_owner *o,
@@ -254,7 +252,7 @@ static void account(struct mq_db *db, const struct mq_owner *o,
 		exit(1);
 	}
 	while (fread(fh, 1, 24, f) == 24 && fseek(f, psz, SEEK_CUR) == 0)
-		count_page(db, st, (unsigned)fh[0] << 24 | fh[1] << 16 |
+		count_page(st, (unsigned)fh[0] << 24 | fh[1] << 16 |
 		    fh[2] << 8 | fh[3], &t);
 	fclose(f);
 	sqlite3_finalize(st);

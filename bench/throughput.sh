@@ -68,9 +68,8 @@ raw_round() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 mailq_round m1
-conns=$(grep -c '"event": "connect"' "$d/m1/s/events.jsonl" 2>/dev/null || echo "?")
 s1=$d/m1/s
-cd "$d"
+conns=$(grep -c '"event": "connect"' "$s1/events.jsonl" 2>/dev/null || echo "?")
 # the received messages, as rawsend and msmtp read them
 /usr/bin/python3 - "$s1" > list <<'PY'
 import json, os, sys

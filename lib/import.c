@@ -132,11 +132,8 @@ char *mq_import_quote(char *buf, size_t size, const char *s, size_t len)
 			e[0] = (char)c, n = 1;
 		if (o + n + 5 > size) {
 			/* Do not leave half a UTF-8 character behind. The
-			 * bytes cut are 8-bit, one output byte each; stray
-			 * continuation bytes leave the ASCII before them. */
+			 * bytes cut are 8-bit, one output byte each. */
 			k = mq_text_cut(s, i);
-			if (k < i && (unsigned char)s[k] < 0x80)
-				k++;
 			o -= i - k;
 			memcpy(buf + o, "...", 3);
 			o += 3;

@@ -65,9 +65,15 @@ int mq_text_utf8_ok(const char *s, size_t n)
 
 size_t mq_text_cut(const char *s, size_t n)
 {
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return n;
+	size_t m = n;
+
+	while (m > 0 && ((unsigned char)s[m] & 0xc0) == 0x80)
+		m--;
+	/* stray continuation bytes after an ASCII character are none of
+	 * its own: cutting after it splits nothing */
+	if (m < n && (unsigned char)s[m] < 0x80)
+		m++;
+	return m;
 }
 
 /* --- the address rule -------------------------------------------------- */

@@ -28,10 +28,11 @@ size_t mq_text_utf8_span(const char *s, size_t n);
 int mq_text_utf8_ok(const char *s, size_t n);
 
 /* Where to cut s to at most n bytes without splitting a UTF-8 sequence:
- * the largest m <= n for which s[m] is not a continuation byte (10xxxxxx),
- * or 0. Reads s[n], so n is at most the length of s; NUL is a character
- * like any other. Continuation bytes after no lead byte go with the
- * character before them. */
+ * n itself when s[n] is no continuation byte (10xxxxxx), else before the
+ * lead byte of the sequence s[n] continues, or after the ASCII character
+ * that stray continuation bytes follow (they are none of its own). Reads
+ * s[n], so n is at most the length of s; NUL is a character like any
+ * other. */
 size_t mq_text_cut(const char *s, size_t n);
 
 /* The one address rule, for a lead and for a mailbox alike: NULL when the

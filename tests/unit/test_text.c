@@ -122,10 +122,12 @@ static void test_cut(void **state)
 		{ "\xe2\x82\xac", { 0, 0, 0, 3 } },
 		{ "a\xf0\x9f\x93\xa7" "b", { 0, 1, 1, 1, 1, 5, 6 } },
 		{ "\xf0\x9f\x93\xa7", { 0, 0, 0, 0, 4 } },
-		/* stray continuation bytes go with the character before */
+		/* stray continuation bytes go with the character before, but
+		 * an ASCII character is whole without them */
 		{ "\x80" "ab", { 0, 1, 2, 3 } },
 		{ "\x80\x80" "a", { 0, 0, 2, 3 } },
-		{ "a\x80" "b", { 0, 0, 2, 3 } },
+		{ "a\x80" "b", { 0, 1, 2, 3 } },
+		{ "a\x80\x80" "b", { 0, 1, 1, 3, 4 } },
 		{ "\xc3\xb3\xbf" "z", { 0, 0, 0, 3, 4 } },
 	};
 
@@ -134,7 +136,8 @@ static void test_cut(void **state)
 		for (size_t n = 0; n <= strlen(t[i].s); n++)
 			assert_int_equal(mq_text_cut(t[i].s, n), t[i].cut[n]);
 	/* NUL is a character like any other. */
-	assert_int_equal(mq_text_cut("a\0\x80", 2), 1);
+	assert_int_equal(mq_text_cut("a\0\x80", 2), 2);
+	assert_int_equal(mq_text_cut("\0\x80", 1), 1);
 	assert_int_equal(mq_text_cut("\0\xc5\xbc", 2), 1);
 }
 
